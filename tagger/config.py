@@ -1,0 +1,184 @@
+"""Typed configuration: normalisation settings and the training config (YAML/JSON/CLI)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import MISSING, asdict, dataclass, field, fields
+from enum import Enum
+from pathlib import Path
+from typing import Any, get_type_hints
+
+import yaml
+
+DEFAULT_MODEL = "aubmindlab/bert-base-arabertv02"
+
+
+class ConfigError(ValueError):
+    """A configuration value or key is invalid; the message says which and what is allowed."""
+
+
+class Task(str, Enum):
+    NER = "ner"
+    TOPICS = "topics"
+
+
+class Pooling(str, Enum):
+    MAX = "max"
+    MEAN = "mean"
+
+
+@dataclass(frozen=True)
+class NormalizationConfig:
+    """AraBERT v0.2-style normalisation; every step can be switched off. Saved with the model."""
+
+    strip_tashkeel: bool = field(default=True, metadata={"help": "remove harakat/tanween/shadda/sukun (U+064B-U+0652, U+0670)"})
+    strip_tatweel: bool = field(default=True, metadata={"help": "remove kashida U+0640 (a lone tatweel becomes '-')"})
+    normalize_digits: bool = field(default=True, metadata={"help": "Arabic-Indic and Persian digits to 0-9"})
+    remove_invisible: bool = field(default=True, metadata={"help": "drop LRM/RLM/ZWNJ/ZWJ/BOM/bidi controls/soft hyphen"})
+    fold_presentation_forms: bool = field(default=True, metadata={"help": "NFKC-fold Arabic presentation forms (U+FB50-U+FEFC)"})
+    space_punctuation: bool = field(default=True, metadata={"help": "put spaces around punctuation and symbols"})
+    collapse_whitespace: bool = field(default=True, metadata={"help": "whitespace runs become one space, ends trimmed"})
+    unify_alef: bool = field(default=False, metadata={"help": "map أ إ آ to ا (off for AraBERT v0.2, which keeps hamza)"})
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any] | None) -> NormalizationConfig:
+        data = dict(data or {})
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise ConfigError(f"unknown normalization setting(s) {unknown}; allowed: {sorted(known)}")
+        for key, value in data.items():
+            if not isinstance(value, bool):
+                raise ConfigError(f"normalization.{key} must be true or false, got {value!r}")
+        return cls(**data)
+
+
+@dataclass
+class TrainConfig:
+    """Everything a training run needs. Unknown keys are an error; values are validated on creation."""
+
+    output_dir: str = field(metadata={"help": "where the trained model directory is written (atomically)"})
+    train: list[str] = field(metadata={"help": "training file(s): CoNLL (.conll/.txt), JSONL or CSV"})
+    task: Task = field(default=Task.NER, metadata={"help": "ner | topics"})
+    model: str = field(default=DEFAULT_MODEL, metadata={"help": "hub id or local directory of a BERT-like encoder"})
+    dev: str | None = field(default=None, metadata={"help": "dev file for model selection / thresholds"})
+    init_from: str | None = field(default=None, metadata={"help": "a model dir saved by this library to continue from"})
+    labels: list[str] | None = field(default=None, metadata={"help": "label set (topics: labels; ner: entity types); default from data"})
+    epochs: float = field(default=3.0, metadata={"help": "training epochs"})
+    max_steps: int = field(default=-1, metadata={"help": "if > 0, stop after this many optimiser steps"})
+    learning_rate: float = field(default=5e-5, metadata={"help": "peak learning rate of the encoder"})
+    head_learning_rate: float | None = field(default=None, metadata={"help": "learning rate of the new head (default: learning_rate)"})
+    batch_size: int = field(default=16, metadata={"help": "windows per optimiser step"})
+    eval_batch_size: int = field(default=64, metadata={"help": "windows per forward pass when evaluating"})
+    max_length: int | None = field(default=None, metadata={"help": "sub-tokens per window incl. [CLS]/[SEP]; default the tokenizer's (<=512)"})
+    stride: int = field(default=32, metadata={"help": "sub-tokens shared by consecutive windows of a long text"})
+    seed: int = field(default=42, metadata={"help": "random seed (data order, head init, dropout)"})
+    weight_decay: float = field(default=0.01, metadata={"help": "AdamW weight decay"})
+    warmup_ratio: float = field(default=0.1, metadata={"help": "linear warm-up share of the steps"})
+    lr_scheduler: str = field(default="linear", metadata={"help": "transformers scheduler name"})
+    early_stopping_patience: int | None = field(default=3, metadata={"help": "evaluations without dev improvement before stopping"})
+    evaluations_per_epoch: int = field(default=1, metadata={"help": "dev evaluations per epoch"})
+    group_by_length: bool = field(default=True, metadata={"help": "batch windows of similar length (less padding)"})
+    pooling: Pooling = field(default=Pooling.MAX, metadata={"help": "topics: pool window scores by max or mean"})
+    pos_weight: str | None = field(default=None, metadata={"help": "topics: 'auto' = per-label neg/pos BCE weight (capped at 10)"})
+    label_smoothing: float = field(default=0.0, metadata={"help": "ner: label smoothing of the token loss"})
+    normalization: NormalizationConfig = field(default_factory=NormalizationConfig, metadata={"help": "see NormalizationConfig"})
+    dataloader_workers: int = field(default=0, metadata={"help": "torch DataLoader workers"})
+    save_checkpoints: bool = field(default=False, metadata={"help": "keep Trainer checkpoints next to output_dir"})
+
+    def __post_init__(self) -> None:
+        if isinstance(self.train, str):
+            self.train = [self.train]
+        if not self.train:
+            raise ConfigError("train: give at least one training file")
+        try:
+            self.task = Task(self.task)
+            self.pooling = Pooling(self.pooling)
+        except ValueError as err:
+            raise ConfigError(f"{err}; task is one of {[t.value for t in Task]}, pooling one of {[p.value for p in Pooling]}") from None
+        if isinstance(self.normalization, dict):
+            self.normalization = NormalizationConfig.from_dict(self.normalization)
+        checks = [
+            (self.epochs > 0 or self.max_steps > 0, "epochs must be > 0 (or set max_steps)"),
+            (self.learning_rate > 0, "learning_rate must be > 0"),
+            (self.head_learning_rate is None or self.head_learning_rate > 0, "head_learning_rate must be > 0"),
+            (self.batch_size > 0 and self.eval_batch_size > 0, "batch sizes must be > 0"),
+            (self.max_length is None or 16 <= self.max_length <= 4096, "max_length must be in [16, 4096]"),
+            (self.stride >= 0, "stride must be >= 0"),
+            (self.max_length is None or self.stride < self.max_length // 2, "stride must be < max_length / 2"),
+            (0 <= self.warmup_ratio < 1, "warmup_ratio must be in [0, 1)"),
+            (self.early_stopping_patience is None or self.early_stopping_patience > 0, "early_stopping_patience must be > 0"),
+            (self.evaluations_per_epoch >= 1, "evaluations_per_epoch must be >= 1"),
+            (self.pos_weight in (None, "none", "auto"), "pos_weight is 'auto' or null"),
+            (0 <= self.label_smoothing < 1, "label_smoothing must be in [0, 1)"),
+        ]
+        for ok, message in checks:
+            if not ok:
+                raise ConfigError(message)
+        if self.pos_weight == "none":
+            self.pos_weight = None
+        if self.labels is not None:
+            if len(set(self.labels)) != len(self.labels) or not all(isinstance(x, str) and x for x in self.labels):
+                raise ConfigError(f"labels must be distinct non-empty strings, got {self.labels}")
+
+    # ---- construction -------------------------------------------------------------------------
+    @classmethod
+    def from_dict(cls, data: dict[str, Any], source: str = "<dict>") -> TrainConfig:
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise ConfigError(f"{source}: unknown key(s) {unknown}; allowed keys: {sorted(known)}")
+        missing = [f.name for f in fields(cls) if f.default is MISSING and f.default_factory is MISSING and f.name not in data]
+        if missing:
+            raise ConfigError(f"{source}: missing required key(s) {missing}")
+        return cls(**data)
+
+    @classmethod
+    def from_file(cls, path: str | Path, overrides: list[str] | None = None) -> TrainConfig:
+        path = Path(path)
+        if not path.is_file():
+            raise ConfigError(f"config file not found: {path}")
+        text = path.read_text(encoding="utf-8")
+        try:
+            data = json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
+        except (yaml.YAMLError, json.JSONDecodeError) as err:
+            raise ConfigError(f"{path}: not valid YAML/JSON: {err}") from None
+        if not isinstance(data, dict):
+            raise ConfigError(f"{path}: top level must be a mapping of keys to values")
+        data = apply_overrides(data, overrides or [])
+        return cls.from_dict(data, source=str(path))
+
+    def to_dict(self) -> dict[str, Any]:
+        out = asdict(self)
+        out["task"] = self.task.value
+        out["pooling"] = self.pooling.value
+        return out
+
+    def dump(self, path: str | Path) -> None:
+        Path(path).write_text(yaml.safe_dump(self.to_dict(), allow_unicode=True, sort_keys=False), encoding="utf-8")
+
+
+def apply_overrides(data: dict[str, Any], overrides: list[str]) -> dict[str, Any]:
+    """Apply ``key=value`` overrides (value parsed as YAML; ``normalization.x=false`` reaches nested keys)."""
+    data = dict(data)
+    hints = get_type_hints(TrainConfig)
+    for item in overrides:
+        key, sep, raw = item.partition("=")
+        key = key.strip()
+        if not sep or not key:
+            raise ConfigError(f"--set expects key=value, got {item!r}")
+        value = yaml.safe_load(raw) if raw.strip() else None
+        head, _, sub = key.partition(".")
+        if head not in hints:
+            raise ConfigError(f"--set {key}: unknown key {head!r}; allowed keys: {sorted(hints)}")
+        if sub:
+            nested = dict(data.get(head) or {})
+            nested[sub] = value
+            data[head] = nested
+        else:
+            if head in ("train",) and isinstance(value, str) and "," in value:
+                value = [v.strip() for v in value.split(",") if v.strip()]
+            if head in ("model", "output_dir", "dev", "init_from") and value is not None:
+                value = str(value)
+            data[head] = value
+    return data

@@ -1,0 +1,165 @@
+"""From model scores to predictions: window merging, BIO-constrained decoding, pooling, thresholds."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Collection, Sequence
+
+import numpy as np
+
+logger = logging.getLogger(__name__)
+
+
+def merge_windows(
+    n_words: int, first_subtoken: Sequence[int], windows: Sequence[tuple[int, int]], window_scores: Sequence[np.ndarray]
+) -> np.ndarray:
+    """Per-word scores from overlapping windows.
+
+    ``window_scores[j][p]`` scores the ``p``-th sub-token of window ``j`` (``windows[j] = (start, end)`` in
+    document sub-tokens, [CLS]/[SEP] excluded). Each word takes the window where its first sub-token is furthest
+    from a window edge; ties go to the earlier window — deterministic.
+    """
+    n_labels = window_scores[0].shape[-1] if len(window_scores) else 0
+    out = np.zeros((n_words, n_labels), dtype=np.float32)
+    best = np.full(n_words, -1, dtype=np.int64)
+    for (start, end), scores in zip(windows, window_scores):
+        for w in range(n_words):
+            k = first_subtoken[w]
+            if k < start or k >= end:
+                continue
+            margin = min(k - start, end - 1 - k)
+            if margin > best[w]:
+                best[w] = margin
+                out[w] = scores[k - start]
+    return out
+
+
+def allowed_transitions(tags: Sequence[str]) -> np.ndarray:
+    """``allowed[i, j]``: may tag ``j`` follow tag ``i`` in IOB2? (I-X only after B-X or I-X.)"""
+    n = len(tags)
+    allowed = np.ones((n, n), dtype=bool)
+    for j, tj in enumerate(tags):
+        if tj.startswith("I-"):
+            for i, ti in enumerate(tags):
+                allowed[i, j] = ti[2:] == tj[2:] and ti != "O"
+    return allowed
+
+
+def viterbi_iob2(log_probs: np.ndarray, tags: Sequence[str], allowed: np.ndarray | None = None) -> list[int]:
+    """Most probable tag sequence under IOB2 constraints (no I-X after O or another type, none at the start)."""
+    n, k = log_probs.shape
+    if n == 0:
+        return []
+    allowed = allowed_transitions(tags) if allowed is None else allowed
+    trans = np.where(allowed, 0.0, -np.inf)
+    start_ok = np.array([0.0 if not t.startswith("I-") else -np.inf for t in tags])
+    score = log_probs[0] + start_ok
+    back = np.zeros((n, k), dtype=np.int64)
+    for t in range(1, n):
+        cand = score[:, None] + trans  # [prev, cur]
+        back[t] = np.argmax(cand, axis=0)
+        score = cand[back[t], np.arange(k)] + log_probs[t]
+    path = [int(np.argmax(score))]
+    for t in range(n - 1, 0, -1):
+        path.append(int(back[t, path[-1]]))
+    return path[::-1]
+
+
+def log_softmax(x: np.ndarray) -> np.ndarray:
+    x = x - x.max(axis=-1, keepdims=True)
+    return x - np.log(np.exp(x).sum(axis=-1, keepdims=True))
+
+
+def tag_spans(tags: Sequence[str]) -> list[tuple[int, int, str]]:
+    """IOB2 tags -> ``(first, end_exclusive, label)`` word spans."""
+    spans: list[tuple[int, int, str]] = []
+    start, label = -1, ""
+    for i, tag in enumerate([*tags, "O"]):
+        if tag == "O" or tag.startswith("B-") or tag[2:] != label:
+            if start >= 0:
+                spans.append((start, i, label))
+            start, label = (i, tag[2:]) if tag != "O" else (-1, "")
+    return spans
+
+
+# ------------------------------------------------------------------------------------ clitic policy
+_PROCLITICS = ("وب", "وك", "ول", "فب", "فك", "فل", "و", "ف", "ب", "ك", "ل")
+
+
+def clitic_length(word: str, vocab: Collection[str] | None = None) -> int:
+    """How many leading characters of ``word`` are a glued proclitic to leave outside an entity.
+
+    Documented policy (``clitic_policy: strip``), first rule that applies:
+    1. و/ف (+ ب/ك/ل) before the definite article: والجزائر, وبالقاهرة -> strip;
+    2. ب/ك/ل before the definite article when the rest is a vocabulary word (بالجزائر; not كاليفورنيا);
+    3. و/ف before a hamza-alef: وإسرائيل, وأوغندا -> strip;
+    4. any proclitic when the rest (3+ letters) is a whole word of the encoder's vocabulary and the full word is
+       not (وكينيا when كينيا is a vocabulary word).
+    لل (ل + an elided ال) is never split: the entity keeps the whole word.
+    """
+    for p in _PROCLITICS:
+        if not word.startswith(p):
+            continue
+        rest = word[len(p) :]
+        if len(rest) < 3 or rest.startswith("ل" + "ل"):
+            continue
+        if rest.startswith("ال") and len(rest) >= 4:
+            if p[0] in "وف" or vocab is None or rest in vocab:
+                return len(p)
+        if p in ("و", "ف") and rest[0] in "أإآ":
+            return len(p)
+        if vocab is not None and word not in vocab and rest in vocab:
+            return len(p)
+    return 0
+
+
+# ------------------------------------------------------------------------------------ topics
+def pool_scores(window_scores: np.ndarray, window_doc: Sequence[int], n_docs: int, mode: str) -> np.ndarray:
+    """Document scores from window scores (``max`` or ``mean`` over a document's windows)."""
+    n_labels = window_scores.shape[1] if window_scores.ndim == 2 else 0
+    out = np.zeros((n_docs, n_labels), dtype=np.float32)
+    counts = np.zeros(n_docs, dtype=np.int64)
+    if mode == "max":
+        out[:] = -np.inf
+    for row, d in zip(window_scores, window_doc):
+        out[d] = np.maximum(out[d], row) if mode == "max" else out[d] + row
+        counts[d] += 1
+    if mode == "mean":
+        out[counts > 0] /= counts[counts > 0, None]
+    out[counts == 0] = 0.0
+    return out
+
+
+def tune_thresholds(
+    gold: Sequence[Collection[str]], scores: np.ndarray, labels: Sequence[str], default: float = 0.5
+) -> dict[str, float]:
+    """Per-label threshold that maximises that label's F1 on (dev) data.
+
+    The threshold is placed half-way between the lowest score predicted positive and the next lower score,
+    so it generalises better than sitting exactly on a dev score. A label without positives keeps ``default``
+    (with a warning).
+    """
+    out: dict[str, float] = {}
+    for j, label in enumerate(labels):
+        y = np.array([label in g for g in gold], dtype=bool)
+        s = scores[:, j].astype(np.float64) if len(gold) else np.zeros(0)
+        if not y.any():
+            logger.warning("label %r has no positive documents in the tuning data; threshold stays %.2f", label, default)
+            out[label] = default
+            continue
+        order = np.argsort(-s, kind="stable")
+        s_sorted, y_sorted = s[order], y[order]
+        tp = np.cumsum(y_sorted)
+        fp = np.cumsum(~y_sorted)
+        f1 = 2 * tp / (tp + fp + y.sum())
+        # only cut between distinct scores
+        valid = np.append(s_sorted[1:] < s_sorted[:-1], True)
+        f1 = np.where(valid, f1, -1.0)
+        k = int(np.argmax(f1))
+        lower = s_sorted[k + 1] if k + 1 < len(s_sorted) else max(0.0, s_sorted[k] - 0.1)
+        out[label] = float((s_sorted[k] + lower) / 2)
+    return out
+
+
+def apply_thresholds(scores: np.ndarray, labels: Sequence[str], thresholds: dict[str, float]) -> list[tuple[str, ...]]:
+    return [tuple(lab for j, lab in enumerate(labels) if row[j] >= thresholds[lab]) for row in scores]
