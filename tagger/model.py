@@ -93,11 +93,38 @@ def _hub_error(name: str, err: Exception) -> ModelLoadError:
     )
 
 
+def hub_reachable(timeout: float = 3.0) -> bool:
+    """Can the Hugging Face hub (or ``HF_ENDPOINT``) be reached? False at once when offline mode is set."""
+    import socket
+    from urllib.parse import urlparse
+
+    if os.environ.get("HF_HUB_OFFLINE", "0") not in ("0", "", "false", "False"):
+        return False
+    host = urlparse(os.environ.get("HF_ENDPOINT", "https://huggingface.co")).hostname or "huggingface.co"
+    try:
+        socket.create_connection((host, 443), timeout=timeout).close()
+        return True
+    except OSError:
+        return False
+
+
+def _from_pretrained(factory, name: str, **kwargs):
+    """``factory.from_pretrained`` that fails fast and plainly when a hub id is not cached and the hub is down."""
+    if _is_local(name):
+        return factory.from_pretrained(name, **kwargs)
+    try:
+        return factory.from_pretrained(name, local_files_only=True, **kwargs)  # the local cache first
+    except (OSError, ValueError):
+        if not hub_reachable():
+            raise
+    return factory.from_pretrained(name, **kwargs)
+
+
 def load_tokenizer(name: str):
     from transformers import AutoTokenizer
 
     try:
-        tok = AutoTokenizer.from_pretrained(name)
+        tok = _from_pretrained(AutoTokenizer, name)
     except (OSError, ValueError) as err:
         raise _hub_error(name, err) from err
     if not tok.is_fast:
@@ -115,9 +142,9 @@ def load_model(name: str, task: str, labels: list[str], tags: list[str] | None =
     kwargs: dict[str, Any] = {"num_labels": len(names), "id2label": id2label, "label2id": label2id}
     try:
         if task == "ner":
-            return AutoModelForTokenClassification.from_pretrained(name, **kwargs)
-        return AutoModelForSequenceClassification.from_pretrained(
-            name, problem_type="multi_label_classification", **kwargs
+            return _from_pretrained(AutoModelForTokenClassification, name, **kwargs)
+        return _from_pretrained(
+            AutoModelForSequenceClassification, name, problem_type="multi_label_classification", **kwargs
         )
     except (OSError, ValueError) as err:
         raise _hub_error(name, err) from err

@@ -134,7 +134,8 @@ def normalize(text: str, cfg: NormalizationConfig | None = None) -> Normalized:
                 emit(ch, i, i + 1)
             continue
         if cfg.fold_presentation_forms and ("\ufb50" <= ch <= "\ufdff" or "\ufe70" <= ch <= "\ufefc"):
-            emit(unicodedata.normalize("NFKC", ch), i, i + 1)
+            folded = unicodedata.normalize("NFKC", ch)
+            emit(ch if " " in folded else folded, i, i + 1)  # multi-word ligatures (U+FDFA) stay one word
             continue
         # punctuation / symbol
         if cfg.space_punctuation and _is_punct(ch):

@@ -248,7 +248,7 @@ def train(config: TrainConfig | str | Path | dict, overrides: list[str] | None =
         per_device_train_batch_size=cfg.batch_size,
         per_device_eval_batch_size=cfg.eval_batch_size,
         weight_decay=cfg.weight_decay,
-        warmup_steps=cfg.warmup_ratio,
+        **_warmup_args(TrainingArguments, cfg.warmup_ratio),
         lr_scheduler_type=cfg.lr_scheduler,
         seed=cfg.seed,
         data_seed=cfg.seed,
@@ -263,7 +263,7 @@ def train(config: TrainConfig | str | Path | dict, overrides: list[str] | None =
         greater_is_better=True,
         logging_steps=max(1, min(50, eval_steps)),
         report_to="none",
-        train_sampling_strategy="group_by_length" if cfg.group_by_length else "random",
+        **_sampling_args(TrainingArguments, cfg.group_by_length),
         dataloader_num_workers=cfg.dataloader_workers,
         remove_unused_columns=False,
         label_smoothing_factor=cfg.label_smoothing if cfg.task is Task.NER else 0.0,
@@ -306,6 +306,19 @@ def train(config: TrainConfig | str | Path | dict, overrides: list[str] | None =
         if not cfg.save_checkpoints:
             shutil.rmtree(work, ignore_errors=True)
     return TrainResult(out.resolve(), metrics)
+
+
+def _sampling_args(cls, group_by_length: bool) -> dict[str, Any]:
+    """Length-grouped sampling under either transformers API (``train_sampling_strategy`` since 5.x)."""
+    names = {f.name for f in fields(cls)}
+    if "train_sampling_strategy" in names:
+        return {"train_sampling_strategy": "group_by_length" if group_by_length else "random"}
+    return {"group_by_length": group_by_length}
+
+
+def _warmup_args(cls, ratio: float) -> dict[str, Any]:
+    names = {f.name for f in fields(cls)}
+    return {"warmup_ratio": ratio} if "warmup_ratio" in names else {"warmup_steps": ratio}
 
 
 def _mkparent(out: Path) -> Path:
