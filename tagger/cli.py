@@ -44,6 +44,8 @@ def _parser() -> argparse.ArgumentParser:
     ev.add_argument("--train", default=None, help="training data for --baselines")
     ev.add_argument("--bootstrap", type=int, default=1000, help="bootstrap samples for confidence intervals")
     ev.add_argument("--seed", type=int, default=0)
+    ev.add_argument("--top-errors", type=int, default=20, help="most frequent NER errors listed with context")
+    ev.add_argument("--examples", type=int, default=5, help="false positives/negatives shown per topic label")
 
     q = sub.add_parser("quickstart", help="train on the bundled seed corpus, evaluate, tag the seed article")
     q.add_argument("--model", default=os.environ.get("TAGGER_MODEL", "aubmindlab/bert-base-arabertv02"),
@@ -108,6 +110,23 @@ def _read_inputs(files: list[str], skip: int) -> Iterator[tuple[int, str]]:
                 fh.close()
 
 
+def _complete_lines(path: Path) -> int:
+    """Count the complete lines of ``path`` and cut off a partial last line (a write that was interrupted)."""
+    count = end = pos = 0
+    with open(path, "rb") as fh:
+        while block := fh.read(1 << 20):
+            count += block.count(b"\n")
+            k = block.rfind(b"\n")
+            if k >= 0:
+                end = pos + k + 1
+            pos += len(block)
+    if end < pos:
+        log.warning("%s: dropping an incomplete last line (%d bytes) before resuming", path, pos - end)
+        with open(path, "r+b") as fh:
+            fh.truncate(end)
+    return count
+
+
 def _predict(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
@@ -116,8 +135,7 @@ def _predict(args: argparse.Namespace) -> int:
     tagger = Tagger.from_pretrained(args.model, device=args.device, batch_size=args.batch_size)
     done = 0
     if args.resume and args.output != "-" and Path(args.output).is_file():
-        with open(args.output, encoding="utf-8") as fh:
-            done = sum(1 for line in fh if line.endswith("\n"))
+        done = _complete_lines(Path(args.output))
     out = sys.stdout if args.output == "-" else open(args.output, "a" if args.resume else "w", encoding="utf-8")  # noqa: SIM115
     try:
         chunk: list[str] = []
@@ -150,21 +168,12 @@ def _eval(args: argparse.Namespace) -> int:
     if args.baselines and not args.train:
         raise ConfigError("--baselines needs --train FILE (the data the baselines are trained on)")
     result = run_eval(args.models, args.data, args.out, baselines=args.baselines, train=args.train,
-                      n_bootstrap=args.bootstrap, seed=args.seed)
+                      n_bootstrap=args.bootstrap, seed=args.seed, top_k=args.top_errors, examples=args.examples)
+    from tagger.report import headline
+
+    print("\n".join(headline(result)))
     print(f"wrote {Path(args.out) / 'metrics.json'}, report.md, report.html")
-    _print_headline(result)
     return 0
-
-
-def _print_headline(result: dict) -> None:
-    models = result.get("models", {}) if isinstance(result, dict) else {}
-    for name, m in (models.items() if models else [("model", result)]):
-        ner = m.get("ner") if isinstance(m, dict) else None
-        if ner:
-            print(f"{name}: NER strict F1 {ner['strict']['f1']:.4f}, default F1 {ner['default']['f1']:.4f}")
-        top = m.get("topics") if isinstance(m, dict) else None
-        if top:
-            print(f"{name}: topics micro-F1 {top['micro_f1']:.4f}, macro-F1 {top['macro_f1']:.4f}")
 
 
 # ---------------------------------------------------------------------------------------------- quickstart

@@ -207,7 +207,7 @@ def document_from_record(record: Any, where: str, cfg: NormalizationConfig | Non
     )
 
 
-PROCLITIC_RE = re.compile(r"^(?:[وف]?[بكل]?|[وف]?ل)$")
+PROCLITIC_RE = re.compile(r"^(?:[وف]?[بكل]?|[وف]?ل)\u0640*$")  # لـوكالة: a tatweel may follow
 
 
 def boundary_problem(text: str, words: list[tuple[int, int]], span: Span) -> str | None:

@@ -38,11 +38,11 @@ def run_quickstart(model: str, out: str, seeds: str | None = None, overrides: li
         result = train(configs / f"quickstart-{task}.yaml", sets)
         print(f"[quickstart] {task}: best dev F1 {result.metrics.get('best_dev_f1', float('nan')):.3f} -> {result.output_dir}")
 
-    from tagger.report import run_eval
+    from tagger.report import headline, run_eval
 
     test = seeds_dir / "test.jsonl"
     report = run_eval([str(out_dir)], str(test), str(out_dir / "eval"))
-    _print_eval(report)
+    print("\n".join(f"[quickstart] test: {line}" for line in headline(report)))
     print(f"[quickstart] reports: {out_dir / 'eval' / 'report.md'}, {out_dir / 'eval' / 'report.html'}")
 
     article = (seeds_dir / "seed_article.txt").read_text(encoding="utf-8")
@@ -54,16 +54,3 @@ def run_quickstart(model: str, out: str, seeds: str | None = None, overrides: li
         scores = ", ".join(f"{k} {v:.2f}" for k, v in pred.topics.scores.items())
         print(f"[quickstart] seed article — topics: {list(pred.topics.labels)}  (scores: {scores})")
     return 0
-
-
-def _print_eval(report: dict) -> None:
-    metrics = report.get("models", {}) if isinstance(report, dict) else {}
-    for name, m in (metrics.items() if metrics else [("model", report)]):
-        if not isinstance(m, dict):
-            continue
-        if m.get("ner"):
-            s = m["ner"]["strict"]
-            print(f"[quickstart] {name} test NER strict P/R/F1 {s['precision']:.3f}/{s['recall']:.3f}/{s['f1']:.3f}")
-        if m.get("topics"):
-            t = m["topics"]
-            print(f"[quickstart] {name} test topics micro-F1 {t['micro_f1']:.3f} macro-F1 {t['macro_f1']:.3f}")
