@@ -15,13 +15,13 @@ from pathlib import Path
 from typing import Any
 
 from tagger.config import NormalizationConfig
+from tagger.markup import is_proclitic_prefix, starts_with_clitic
 from tagger.schema import ENTITY_LABELS, Document, Span
 from tagger.text import pretokenize
 
 logger = logging.getLogger(__name__)
 
 _TAG_RE = re.compile(r"^(O|([BIES])-(\S+))$")
-_CLITIC_PREFIX_RE = re.compile(r"^(?:[وف]?[بكل]ال|[وف]ال|[وف]?لل)\S")
 
 
 class DataError(ValueError):
@@ -207,9 +207,6 @@ def document_from_record(record: Any, where: str, cfg: NormalizationConfig | Non
     )
 
 
-PROCLITIC_RE = re.compile(r"^(?:[وف]?[بكل]?|[وف]?ل)\u0640*$")  # لـوكالة: a tatweel may follow
-
-
 def boundary_problem(text: str, words: list[tuple[int, int]], span: Span) -> str | None:
     """Why ``span`` is not on word boundaries, or None.
 
@@ -219,7 +216,7 @@ def boundary_problem(text: str, words: list[tuple[int, int]], span: Span) -> str
     starts_ok = end_ok = False
     for ws, we in words:
         if ws <= span.start < we:
-            starts_ok = span.start == ws or bool(PROCLITIC_RE.match(text[ws:span.start]))
+            starts_ok = span.start == ws or is_proclitic_prefix(text[ws:span.start])
         if ws < span.end <= we:
             end_ok = span.end == we
     if not starts_ok:
@@ -249,7 +246,7 @@ def validate_document(
         prev_end = max(prev_end, span.end)
         if surface != surface.strip():
             problems.append(f"{where} {surface!r}: leading or trailing whitespace")
-        if _CLITIC_PREFIX_RE.match(surface):
+        if starts_with_clitic(surface):
             problems.append(f"{where} {surface!r}: starts with a proclitic; the clitic goes outside the span")
         if surface[:1] in "،,.:;!?\"'«»()" or surface[-1:] in "،,.:;!?\"'«»()":
             problems.append(f"{where} {surface!r}: punctuation at the span edge")
