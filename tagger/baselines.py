@@ -6,8 +6,8 @@ threshold and score them exactly like a fine-tuned model.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Iterable, Sequence
 
 import numpy as np
 

@@ -1,0 +1,298 @@
+"""Build the silver topic-training set from unlabelled real news with :class:`tagger.weak.WeakLabeler`.
+
+Reads (from ``../shared/data/external`` by default; it must exist, it is not part of the repository):
+
+* ANT v2.1 technology + economy of Alarabia, France24 and SkyNews only (BBC and CNN are reserved for testing),
+* ANT v1.1 (Jawhara FM) technology + economy,
+* SaudiNewsNet, every source except aawsat, alriyadh, okaz and sabq (reserved for testing),
+
+cuts each article like the gold dev set (title, newline, first ~900 characters of the whitespace-collapsed body),
+drops every document of the gold dev set (by id and by text), labels the rest with the weak rules and writes a
+balanced, seeded silver set::
+
+    data/silver/topics-train.jsonl     {"id", "text", "topics", "source"}
+    data/silver/topics-holdout.jsonl   same, a small silver holdout (not gold: for sanity checks only)
+
+Positives are capped per label; negatives are hard ones (a negative pattern or weak evidence only) plus random
+ones, about ``--neg-ratio`` times the positives in total. Documents the rules are unsure about are left out.
+``seeds/train.jsonl`` (the project's own corpus) is appended when it exists. ``data/`` must stay git-ignored:
+SaudiNewsNet is CC BY-NC-SA and nothing derived from it may be shipped.
+
+New labels (issue 3, "retraining on new labels"): ``--labels`` picks the label set (default the four of
+``shared/data/gold/GUIDELINES.md``); any label with a :class:`tagger.weak.LabelPatterns` entry may be added, e.g.
+``digital-economy``. The seeds are annotated for the four default labels only, so for an added label their
+labels come from the same weak rules. ``--out`` is a folder (``topics-train.jsonl`` + ``topics-holdout.jsonl``)
+or a ``.jsonl`` file for the train set (the holdout goes next to it as ``<stem>-holdout.jsonl``)::
+
+    python training/build_topic_silver.py --labels 5G cybersecurity e-government space digital-economy \
+        --out data/silver/topics-train-de.jsonl
+
+Usage: ``python training/build_topic_silver.py [--shared DIR] [--out DIR|FILE.jsonl] [--labels ...] [--seed 13]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import hashlib
+import json
+import random
+import re
+import sys
+import time
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:  # allow `python training/build_topic_silver.py` from a checkout
+    sys.path.insert(0, str(ROOT))
+
+from tagger.weak import DEFAULT_LABELS, WeakLabel, WeakLabeler  # noqa: E402
+
+DEFAULT_SHARED = ROOT.parent / "shared"
+ANT_V2_SOURCES: tuple[str, ...] = ("Alarabia", "France24", "SkyNews")
+ANT_RESERVED: frozenset[str] = frozenset({"BBC", "CNN"})
+SNN_RESERVED: frozenset[str] = frozenset({"aawsat", "alriyadh", "okaz", "sabq"})
+CATEGORIES: tuple[str, ...] = ("technology", "economy")
+BODY_CHARS = 900
+
+
+class SharedDataMissingError(FileNotFoundError):
+    """The external corpora under ../shared are not available."""
+
+
+@dataclass
+class RawDoc:
+    id: str
+    text: str
+    source: str
+
+
+def cut(title: str, body: str, limit: int = BODY_CHARS) -> str:
+    """Title + newline + the first ~``limit`` characters of the body, whitespace collapsed, cut at a space."""
+    title = " ".join(title.split())
+    body = " ".join(body.split())
+    if len(body) > limit:
+        space = body.rfind(" ", 0, limit)
+        body = body[: space if space > limit // 2 else limit]
+    return f"{title}\n{body}"
+
+
+_FIELD = {name: re.compile(rf"<{name}>(.*?)</{name}>", re.S) for name in ("DOCNO", "TITLE", "TEXT", "SRC")}
+
+
+def _ant_field(raw: str, name: str, path: Path) -> str:
+    m = _FIELD[name].search(raw)
+    if m is None:
+        raise ValueError(f"{path}: no <{name}> element; expected ANT TREC-like XML")
+    return m.group(1).strip()
+
+
+def read_ant(folder: Path, label: str) -> list[RawDoc]:
+    docs = []
+    for path in sorted(folder.glob("*.txt")):
+        raw = path.read_text(encoding="utf-8", errors="replace")
+        docno = _ant_field(raw, "DOCNO", path)
+        docs.append(RawDoc(docno, cut(_ant_field(raw, "TITLE", path), _ant_field(raw, "TEXT", path)), label))
+    return docs
+
+
+def read_corpora(shared: Path) -> list[RawDoc]:
+    ext = shared / "data" / "external"
+    if not ext.is_dir():
+        raise SharedDataMissingError(
+            f"{ext} not found: this recipe needs the shared external corpora (ANT, SaudiNewsNet); "
+            "pass --shared DIR pointing at the folder that contains data/external"
+        )
+    docs: list[RawDoc] = []
+    for src in ANT_V2_SOURCES:
+        assert src not in ANT_RESERVED, f"ANT source {src} is reserved for testing"
+        for cat in CATEGORIES:
+            folder = ext / "ant-corpus-v2.1-multisource" / src / cat
+            if folder.is_dir():
+                docs += read_ant(folder, f"ant:{src.lower()}/{cat}")
+    for cat in CATEGORIES:
+        docs += read_ant(ext / "ant-corpus-v1.1" / cat, f"ant:jawharafm/{cat}")
+    snn = ext / "saudinewsnet" / "saudinewsnet.jsonl.gz"
+    if not snn.is_file():
+        raise SharedDataMissingError(f"{snn} not found (SaudiNewsNet); see shared/data/README.md")
+    with gzip.open(snn, "rt", encoding="utf-8") as fh:
+        for line in fh:
+            rec = json.loads(line)
+            if rec["source"] in SNN_RESERVED:
+                continue
+            assert rec["source"] not in SNN_RESERVED, f"SaudiNewsNet source {rec['source']} is reserved"
+            docs.append(RawDoc(rec["id"], cut(rec.get("title") or "", rec.get("content") or ""), f"snn:{rec['source']}"))
+    for d in docs:  # belt and braces: no reserved outlet may slip through
+        outlet = d.source.split(":", 1)[1].split("/", 1)[0]
+        assert outlet not in {s.lower() for s in ANT_RESERVED} | SNN_RESERVED, f"reserved outlet in {d.id}"
+    return docs
+
+
+def _key(text: str) -> str:
+    body = text.partition("\n")[2]
+    return hashlib.sha1(" ".join(body.split())[:300].encode("utf-8")).hexdigest()
+
+
+def dev_exclusions(shared: Path) -> tuple[set[str], set[str]]:
+    dev = shared / "data" / "gold" / "topics-dev.jsonl"
+    ids: set[str] = set()
+    keys: set[str] = set()
+    if dev.is_file():
+        for line in dev.read_text(encoding="utf-8").splitlines():
+            if line.strip():
+                rec = json.loads(line)
+                ids.add(rec["id"])
+                keys.add(_key(rec["text"]))
+    return ids, keys
+
+
+def dedupe(docs: list[RawDoc], drop_ids: set[str], drop_keys: set[str]) -> tuple[list[RawDoc], Counter]:
+    seen: set[str] = set(drop_keys)
+    out: list[RawDoc] = []
+    dropped: Counter = Counter()
+    for d in docs:
+        k = _key(d.text)
+        if d.id in drop_ids or k in drop_keys:
+            dropped["gold-dev"] += 1
+        elif len(d.text.partition("\n")[2]) < 80:
+            dropped["too-short"] += 1
+        elif k in seen:
+            dropped["duplicate"] += 1
+        else:
+            seen.add(k)
+            out.append(d)
+    return out, dropped
+
+
+def select(
+    docs: list[RawDoc], weak: list[WeakLabel], labels: tuple[str, ...], cap: int, neg_ratio: float,
+    hard_share: float, rng: random.Random,
+) -> list[tuple[RawDoc, tuple[str, ...], str]]:
+    """Pick capped positives per label, then hard and random negatives; returns (doc, labels, kind)."""
+    chosen: dict[int, str] = {}
+    for label in labels:
+        pos = [i for i, w in enumerate(weak) if label in w.labels and not w.abstain]
+        rng.shuffle(pos)
+        have = sum(1 for i in chosen if label in weak[i].labels)
+        for i in pos:
+            if have >= cap:
+                break
+            if i not in chosen:
+                chosen[i] = "positive"
+                have += 1
+    n_neg = int(round(neg_ratio * len(chosen)))
+    hard = [i for i, w in enumerate(weak) if not w.labels and not w.abstain and (w.negatives or w.evidence)]
+    easy = [i for i, w in enumerate(weak) if not w.labels and not w.abstain and not (w.negatives or w.evidence)]
+    rng.shuffle(hard)
+    rng.shuffle(easy)
+    n_hard = min(len(hard), int(n_neg * hard_share))
+    for i in hard[:n_hard]:
+        chosen[i] = "hard-negative"
+    for i in easy[: n_neg - n_hard]:
+        chosen[i] = "negative"
+    order = sorted(chosen)
+    rng.shuffle(order)
+    return [(docs[i], weak[i].labels, chosen[i]) for i in order]
+
+
+def read_seeds(path: Path, labels: tuple[str, ...] = DEFAULT_LABELS, labeler: WeakLabeler | None = None) -> list[dict]:
+    """The project's seed corpus; labels outside the default four are filled in by ``labeler`` (weak rules)."""
+    if not path.is_file():
+        return []
+    extra = [lab for lab in labels if lab not in DEFAULT_LABELS]
+    out = []
+    for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        if not line.strip():
+            continue
+        rec = json.loads(line)
+        if rec.get("topics") is None:
+            continue
+        topics = [t for t in rec["topics"] if t in labels]
+        if extra and labeler is not None:
+            topics += [t for t in labeler.label(rec["text"]).labels if t in extra]
+        out.append({"id": rec.get("id") or f"seed-{n}", "text": rec["text"], "topics": topics,
+                    "source": f"seeds:{path.name}"})
+    return out
+
+
+def output_paths(out: Path) -> tuple[Path, Path]:
+    """(train, holdout) paths for ``--out``: a folder, or a ``.jsonl`` train file."""
+    if out.suffix == ".jsonl":
+        return out, out.with_name(f"{out.stem}-holdout.jsonl")
+    return out / "topics-train.jsonl", out / "topics-holdout.jsonl"
+
+
+def write_jsonl(path: Path, records: list[dict]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", encoding="utf-8") as fh:
+        for rec in records:
+            fh.write(json.dumps(rec, ensure_ascii=False) + "\n")
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--shared", type=Path, default=DEFAULT_SHARED, help="folder containing data/external")
+    p.add_argument("--out", type=Path, default=ROOT / "data" / "silver",
+                   help="output folder, or a .jsonl path for the train set (keep it under data/: git-ignored)")
+    p.add_argument("--seeds", type=Path, default=ROOT / "seeds" / "train.jsonl", help="project seed corpus")
+    p.add_argument("--labels", nargs="+", default=list(DEFAULT_LABELS),
+                   help="label set; labels beyond the default four are weak-labelled (e.g. digital-economy)")
+    p.add_argument("--cap", type=int, default=1500, help="max silver positives per label")
+    p.add_argument("--neg-ratio", type=float, default=2.5, help="negatives per positive document")
+    p.add_argument("--hard-share", type=float, default=0.4, help="share of negatives that are hard negatives")
+    p.add_argument("--holdout", type=float, default=0.1, help="share kept as a silver holdout")
+    p.add_argument("--seed", type=int, default=13)
+    p.add_argument("--dump", type=Path, default=None, help="also write every labelled candidate here (review)")
+    return p.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    t0 = time.perf_counter()
+    labels = tuple(args.labels)
+    raw = read_corpora(args.shared)
+    drop_ids, drop_keys = dev_exclusions(args.shared)
+    docs, dropped = dedupe(raw, drop_ids, drop_keys)
+    labeler = WeakLabeler(labels)
+    weak = labeler.label_many(d.text for d in docs)
+    print(f"read {len(raw)} documents, kept {len(docs)} (dropped: {dict(dropped)}) in {time.perf_counter() - t0:.1f}s")
+    if args.dump is not None:
+        write_jsonl(args.dump, [
+            {"id": d.id, "source": d.source, "topics": list(w.labels), "abstain": w.abstain,
+             "evidence": w.evidence, "negatives": w.negatives, "text": d.text}
+            for d, w in zip(docs, weak) if w.labels or w.abstain or w.evidence or w.negatives
+        ])
+    rng = random.Random(args.seed)
+    picked = select(docs, weak, labels, args.cap, args.neg_ratio, args.hard_share, rng)
+    records = [{"id": d.id, "text": d.text, "topics": list(lab), "source": d.source} for d, lab, _ in picked]
+    n_hold = int(len(records) * args.holdout)
+    holdout, train = records[:n_hold], records[n_hold:]
+    seeds = read_seeds(args.seeds, labels, labeler)
+    train += seeds
+    train_path, holdout_path = output_paths(args.out)
+    write_jsonl(train_path, train)
+    write_jsonl(holdout_path, holdout)
+
+    kinds = Counter(kind for _, _, kind in picked)
+    print(f"candidates: positive for a label {sum(1 for w in weak if w.labels)}, abstained "
+          f"{sum(1 for w in weak if w.abstain)}")
+    print("all candidates per label:", {lab: sum(1 for w in weak if lab in w.labels) for lab in labels})
+    print(f"selected {len(picked)}: {dict(kinds)}; seeds appended: {len(seeds)}")
+    for name, recs in (("train", train), ("holdout", holdout)):
+        per_label = Counter(t for r in recs for t in r["topics"])
+        print(f"{name}: {len(recs)} docs, no label {sum(1 for r in recs if not r['topics'])}, "
+              f"per label {dict(sorted(per_label.items()))}")
+    per_source = Counter(r["source"] for r in train)
+    pos_source = Counter(r["source"] for r in train if r["topics"])
+    print("train per source (all / positive / " + " / ".join(labels) + "):")
+    for src, n in sorted(per_source.items(), key=lambda kv: -kv[1]):
+        per = [sum(1 for r in train if r["source"] == src and lab in r["topics"]) for lab in labels]
+        print(f"  {src:28s} {n:6d} {pos_source[src]:6d}  " + " ".join(f"{c:5d}" for c in per))
+    print(f"wrote {train_path} and {holdout_path} in {time.perf_counter() - t0:.1f}s")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
