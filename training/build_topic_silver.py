@@ -27,7 +27,26 @@ or a ``.jsonl`` file for the train set (the holdout goes next to it as ``<stem>-
     python training/build_topic_silver.py --labels 5G cybersecurity e-government space digital-economy \
         --out data/silver/topics-train-de.jsonl
 
-Usage: ``python training/build_topic_silver.py [--shared DIR] [--out DIR|FILE.jsonl] [--labels ...] [--seed 13]``
+Self-training (``--self-train``, off by default; the rule silver set above is unchanged by it): the rule set
+alone is thin on real-news positives, so one round of self-training adds confident ones from the same pool:
+
+1. fit :class:`tagger.baselines.TfidfTopicBaseline` on the rule silver train set (seeds included);
+2. score every pool document that is in neither the train set, the holdout nor the seeds (same reading and
+   filtering: the reserved outlets are never read, gold-dev documents are dropped);
+3. a document becomes a positive for each label with score >= ``--st-cut`` (0.9) unless the weak rules veto
+   the label (``title_veto``) or one of its negative patterns matched; it is skipped as ambiguous if any label
+   is vetoed/masked yet confident, or scores in [``--st-ambiguous`` (0.5), cut). The highest-scoring ones are
+   taken (ties by id), at most ``--st-cap`` (300) per label;
+4. confident negatives (every label < ``--st-neg-cut`` (0.05), not abstained by the rules) are sampled with
+   ``--seed``, ``--st-neg-ratio`` (1.5) times the added positives;
+5. the train set plus the additions is written to ``--st-out`` (default ``<train stem>-st.jsonl`` next to the
+   train file, i.e. ``data/silver/topics-train-st.jsonl``); ``--st-review FILE`` also writes every added
+   document with its scores, for reading. The cut was chosen by reading samples of the additions, never on dev::
+
+    python training/build_topic_silver.py --self-train --st-review /tmp/st-review.jsonl
+
+Usage: ``python training/build_topic_silver.py [--shared DIR] [--out DIR|FILE.jsonl] [--labels ...] [--seed 13]
+[--self-train [--st-cut 0.9] [--st-cap 300] [--st-neg-cut 0.05] [--st-neg-ratio 1.5] [--st-out FILE]]``
 """
 
 from __future__ import annotations
@@ -44,11 +63,13 @@ from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:  # allow `python training/build_topic_silver.py` from a checkout
     sys.path.insert(0, str(ROOT))
 
-from tagger.weak import DEFAULT_LABELS, WeakLabel, WeakLabeler  # noqa: E402
+from tagger.weak import DEFAULT_LABELS, WeakLabel, WeakLabeler, normalize_for_match  # noqa: E402
 
 DEFAULT_SHARED = ROOT.parent / "shared"
 ANT_V2_SOURCES: tuple[str, ...] = ("Alarabia", "France24", "SkyNews")
@@ -217,6 +238,68 @@ def read_seeds(path: Path, labels: tuple[str, ...] = DEFAULT_LABELS, labeler: We
     return out
 
 
+def vetoed(labeler: WeakLabeler, text: str, label: str) -> bool:
+    """Whether a ``title_veto`` pattern of ``label`` matches the title (the rules never assign it then)."""
+    title = normalize_for_match(text).partition("\n")[0]
+    return any(True for p in labeler.patterns[label].compiled("title_veto") for _ in p.finditer(title))
+
+
+@dataclass
+class SelfTrainConfig:
+    cut: float = 0.9
+    cap: int = 300
+    ambiguous: float = 0.5
+    neg_cut: float = 0.05
+    neg_ratio: float = 1.5
+
+
+def self_train(
+    train: list[dict], pool: list[RawDoc], pool_weak: list[WeakLabel], labeler: WeakLabeler,
+    labels: tuple[str, ...], cfg: SelfTrainConfig, rng: random.Random,
+) -> tuple[list[dict], list[dict]]:
+    """One round of self-training: (added records, review rows with scores). See the module docstring."""
+    from tagger.baselines import TfidfTopicBaseline
+
+    model = TfidfTopicBaseline().fit([r["text"] for r in train], [r["topics"] for r in train], labels)
+    scores = model.scores([d.text for d in pool]) if pool else np.zeros((0, len(labels)))
+    topics: dict[int, tuple[str, ...]] = {}
+    for i, (d, w) in enumerate(zip(pool, pool_weak)):
+        if w.labels or not scores[i].max() >= cfg.cut:
+            continue
+        allowed = [lab not in w.negatives and not vetoed(labeler, d.text, lab) for lab in labels]
+        confident = [s >= cfg.cut for s in scores[i]]
+        if any(c and not a for c, a in zip(confident, allowed)):
+            continue  # the rules rule out a label the classifier is sure of: leave the document out
+        if any(cfg.ambiguous <= s < cfg.cut for s in scores[i]):
+            continue  # another label is half-likely: neither a clean positive nor a clean negative for it
+        topics[i] = tuple(lab for lab, c in zip(labels, confident) if c)
+    chosen: dict[int, tuple[str, ...]] = {}
+    for j, label in enumerate(labels):
+        cands = sorted((i for i, t in topics.items() if label in t), key=lambda i: (-scores[i, j], pool[i].id))
+        have = sum(1 for t in chosen.values() if label in t)
+        for i in cands:
+            if have >= cfg.cap:
+                break
+            if i not in chosen:
+                chosen[i] = topics[i]
+                have += 1
+    negs = [i for i, w in enumerate(pool_weak)
+            if not w.labels and not w.abstain and scores[i].max() < cfg.neg_cut]
+    rng.shuffle(negs)
+    neg_pick = sorted(negs[: int(round(cfg.neg_ratio * len(chosen)))])
+    added = [{"id": pool[i].id, "text": pool[i].text, "topics": list(chosen[i]), "source": pool[i].source}
+             for i in sorted(chosen)]
+    added += [{"id": pool[i].id, "text": pool[i].text, "topics": [], "source": pool[i].source} for i in neg_pick]
+    review = [{"id": pool[i].id, "source": pool[i].source, "topics": list(chosen[i]),
+               "scores": {lab: round(float(scores[i, j]), 4) for j, lab in enumerate(labels)},
+               "rule_abstain": pool_weak[i].abstain, "evidence": pool_weak[i].evidence, "text": pool[i].text}
+              for i in sorted(chosen, key=lambda i: (-scores[i].max(), pool[i].id))]
+    above = {lab: int((scores[:, j] >= cfg.cut).sum()) for j, lab in enumerate(labels)}
+    print(f"self-train: scored {len(pool)} pool docs; >= {cfg.cut} per label {above}; eligible "
+          f"{len(topics)}; negatives available {len(negs)}")
+    return added, review
+
+
 def output_paths(out: Path) -> tuple[Path, Path]:
     """(train, holdout) paths for ``--out``: a folder, or a ``.jsonl`` train file."""
     if out.suffix == ".jsonl":
@@ -245,6 +328,17 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--holdout", type=float, default=0.1, help="share kept as a silver holdout")
     p.add_argument("--seed", type=int, default=13)
     p.add_argument("--dump", type=Path, default=None, help="also write every labelled candidate here (review)")
+    st = p.add_argument_group("self-training (off by default; see the module docstring)")
+    st.add_argument("--self-train", action="store_true",
+                    help="also write <train>-st.jsonl: rule silver + confident TF-IDF+LR additions from the pool")
+    st.add_argument("--st-cut", type=float, default=0.9, help="min score for an added positive")
+    st.add_argument("--st-cap", type=int, default=300, help="max added positives per label")
+    st.add_argument("--st-ambiguous", type=float, default=0.5,
+                    help="skip a document with any label scoring in [this, --st-cut)")
+    st.add_argument("--st-neg-cut", type=float, default=0.05, help="max score (every label) of an added negative")
+    st.add_argument("--st-neg-ratio", type=float, default=1.5, help="added negatives per added positive")
+    st.add_argument("--st-out", type=Path, default=None, help="self-trained set (default <train stem>-st.jsonl)")
+    st.add_argument("--st-review", type=Path, default=None, help="also write the added positives with scores")
     return p.parse_args(argv)
 
 
@@ -291,6 +385,22 @@ def main(argv: list[str] | None = None) -> int:
         per = [sum(1 for r in train if r["source"] == src and lab in r["topics"]) for lab in labels]
         print(f"  {src:28s} {n:6d} {pos_source[src]:6d}  " + " ".join(f"{c:5d}" for c in per))
     print(f"wrote {train_path} and {holdout_path} in {time.perf_counter() - t0:.1f}s")
+    if args.self_train:
+        used = {_key(r["text"]) for r in train + holdout}
+        pool = [(d, w) for d, w in zip(docs, weak) if _key(d.text) not in used]
+        cfg = SelfTrainConfig(args.st_cut, args.st_cap, args.st_ambiguous, args.st_neg_cut, args.st_neg_ratio)
+        added, review = self_train(train, [d for d, _ in pool], [w for _, w in pool], labeler, labels, cfg,
+                                   random.Random(args.seed))
+        st_path = args.st_out or train_path.with_name(f"{train_path.stem}-st.jsonl")
+        write_jsonl(st_path, train + added)
+        if args.st_review is not None:
+            write_jsonl(args.st_review, review)
+        per_label = Counter(t for r in added for t in r["topics"])
+        total = Counter(t for r in train + added for t in r["topics"])
+        print(f"self-train added {len(added)} docs: positives {sum(1 for r in added if r['topics'])}, negatives "
+              f"{sum(1 for r in added if not r['topics'])}; added per label {dict(sorted(per_label.items()))}")
+        print(f"self-train set: {len(train) + len(added)} docs, per label {dict(sorted(total.items()))}")
+        print(f"wrote {st_path} in {time.perf_counter() - t0:.1f}s")
     return 0
 
 
