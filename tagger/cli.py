@@ -13,6 +13,7 @@ from pathlib import Path
 from tagger.config import ConfigError
 from tagger.io import DataError
 from tagger.model import ModelLoadError
+from tagger.report_data import EvalError
 
 log = logging.getLogger("tagger")
 
@@ -46,6 +47,8 @@ def _parser() -> argparse.ArgumentParser:
     ev.add_argument("--seed", type=int, default=0)
     ev.add_argument("--top-errors", type=int, default=20, help="most frequent NER errors listed with context")
     ev.add_argument("--examples", type=int, default=5, help="false positives/negatives shown per topic label")
+    ev.add_argument("--batch-size", type=int, default=64, help="documents per prediction batch")
+    ev.add_argument("--no-progress", action="store_true", help="no progress bars")
 
     q = sub.add_parser("quickstart", help="train on the bundled seed corpus, evaluate, tag the seed article")
     q.add_argument("--model", default=os.environ.get("TAGGER_MODEL", "aubmindlab/bert-base-arabertv02"),
@@ -68,7 +71,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     try:
         return _COMMANDS[args.command](args)
-    except (ConfigError, DataError, ModelLoadError, TypeError) as err:
+    except (ConfigError, DataError, EvalError, ModelLoadError, TypeError) as err:
         print(f"tagger {args.command}: error: {err}", file=sys.stderr)
         return 2
 
@@ -168,7 +171,8 @@ def _eval(args: argparse.Namespace) -> int:
     if args.baselines and not args.train:
         raise ConfigError("--baselines needs --train FILE (the data the baselines are trained on)")
     result = run_eval(args.models, args.data, args.out, baselines=args.baselines, train=args.train,
-                      n_bootstrap=args.bootstrap, seed=args.seed, top_k=args.top_errors, examples=args.examples)
+                      n_bootstrap=args.bootstrap, seed=args.seed, top_k=args.top_errors, examples=args.examples,
+                      batch_size=args.batch_size, progress=not args.no_progress)
     from tagger.report import headline
 
     print("\n".join(headline(result)))
