@@ -15,8 +15,8 @@ python3 -m pip install -q --no-index --no-deps --no-compile --target /tmp/site .
 export PYTHONPATH=/tmp/site:$PWD
 nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv | tee -a $LOG
 python3 -c "import torch, transformers, sys; print('torch', torch.__version__, 'transformers', transformers.__version__, sys.version)" | tee -a $LOG
-# ../shared stand-in: the carried data plus the mini encoder cast back to float32
-mkdir -p .gpu/shared/models && ln -sfn "$PWD/.gpu/shared" ../shared
+# ../shared stand-in (.gpu/shared, passed explicitly below): the carried data plus the mini encoder in float32
+S=.gpu/shared; mkdir -p $S/models
 python3 - <<'PY'
 import torch
 from transformers import AutoModelForMaskedLM, AutoTokenizer
@@ -26,12 +26,15 @@ AutoTokenizer.from_pretrained(".gpu/mini-fp16").save_pretrained(".gpu/shared/mod
 PY
 
 # 1. NER (issue 2): CRF, plain run_ner-style recipe and ours, one run, same encoder and split
-step ner python3 benchmarks/ner_anercorp.py --systems crf,plain,ours --out /tmp/res/ner_anercorp.json
+step ner python3 benchmarks/ner_anercorp.py --shared $S --systems crf,plain,ours --out /tmp/res/ner_anercorp.json
 # 2. topics (issue 3): our recipe, then rules / TF-IDF baselines and our model on topics-dev
-step topics_train python3 -m tagger.cli train training/configs/topics-mini.yaml
-step topics_dev python3 benchmarks/topics_dev.py --model runs/topics-mini --out /tmp/res/topics_dev.json
+step topics_train python3 -m tagger.cli train training/configs/topics-mini.yaml \
+  --set model=$S/models/arabic-mini-bert --set dev=$S/data/gold/topics-dev.jsonl
+step topics_dev python3 benchmarks/topics_dev.py --dev $S/data/gold/topics-dev.jsonl --model runs/topics-mini \
+  --json /tmp/res/topics_dev.json
 # 3. speed (issue 6): bf16 path vs transformers pipeline on the GPU
-step speed python3 benchmarks/speed.py --device cuda --out /tmp/res/speed_gpu.json
+step speed python3 benchmarks/speed.py --device cuda --shared $S \
+  --models ner=runs/anercorp-mini,topics=runs/topics-mini,arabert-shape-ner --json /tmp/res/speed_gpu.json
 # 4. the seed article with tashkeel, tagged by the ANERcorp model
 step seed python3 - <<'PY'
 from tagger import Tagger

@@ -21,16 +21,21 @@ def merge_windows(
     """
     n_labels = window_scores[0].shape[-1] if len(window_scores) else 0
     out = np.zeros((n_words, n_labels), dtype=np.float32)
+    if not n_words or not len(windows):
+        return out
+    first = np.asarray(first_subtoken, dtype=np.int64)
+    if len(windows) == 1:  # the common case: one window holds the whole text
+        (start, end), scores = windows[0], window_scores[0]
+        inside = (first >= start) & (first < end)
+        out[inside] = scores[first[inside] - start]
+        return out
     best = np.full(n_words, -1, dtype=np.int64)
     for (start, end), scores in zip(windows, window_scores):
-        for w in range(n_words):
-            k = first_subtoken[w]
-            if k < start or k >= end:
-                continue
-            margin = min(k - start, end - 1 - k)
-            if margin > best[w]:
-                best[w] = margin
-                out[w] = scores[k - start]
+        inside = (first >= start) & (first < end)
+        margin = np.minimum(first - start, end - 1 - first)
+        better = inside & (margin > best)
+        best[better] = margin[better]
+        out[better] = scores[first[better] - start]
     return out
 
 
@@ -63,6 +68,54 @@ def viterbi_iob2(log_probs: np.ndarray, tags: Sequence[str], allowed: np.ndarray
     for t in range(n - 1, 0, -1):
         path.append(int(back[t, path[-1]]))
     return path[::-1]
+
+
+def viterbi_iob2_many(
+    log_probs: Sequence[np.ndarray], tags: Sequence[str], allowed: np.ndarray | None = None, max_cells: int = 1 << 18
+) -> list[list[int]]:
+    """:func:`viterbi_iob2` for many sequences at once (same paths, ties included), vectorised over sequences.
+
+    Sequences are grouped by length so that a group pads to at most ``max_cells`` (sequence x step) cells.
+    """
+    k = len(tags)
+    allowed = allowed_transitions(tags) if allowed is None else allowed
+    trans = np.where(allowed, 0.0, -np.inf)
+    start_ok = np.array([0.0 if not t.startswith("I-") else -np.inf for t in tags])
+    paths: list[list[int]] = [[] for _ in log_probs]
+    order = sorted((i for i in range(len(log_probs)) if len(log_probs[i])), key=lambda i: len(log_probs[i]))
+    pos = 0
+    while pos < len(order):
+        end = pos + 1
+        while end < len(order) and (end - pos + 1) * len(log_probs[order[end]]) <= max_cells:
+            end += 1
+        group = order[pos:end]
+        pos = end
+        n = len(log_probs[group[-1]])
+        lengths = np.array([len(log_probs[i]) for i in group])
+        lp = np.zeros((len(group), n, k), dtype=np.result_type(*(log_probs[i].dtype for i in group)))
+        for r, i in enumerate(group):
+            lp[r, : lengths[r]] = log_probs[i]
+        score = lp[:, 0] + start_ok
+        back = np.zeros((len(group), n, k), dtype=np.int64)
+        final = score.copy()
+        cols = np.arange(k)
+        for t in range(1, n):
+            cand = score[:, :, None] + trans  # [seq, prev, cur]
+            back[:, t] = np.argmax(cand, axis=1)
+            score = np.take_along_axis(cand, back[:, t][:, None, :], axis=1)[:, 0, cols] + lp[:, t]
+            done = lengths == t + 1
+            final[done] = score[done]
+        rows = np.arange(len(group))
+        last = np.argmax(final, axis=1)
+        best = np.zeros((len(group), n), dtype=np.int64)
+        best[rows, lengths - 1] = last
+        for t in range(n - 1, 0, -1):  # backtrack all sequences of the group together
+            active = lengths > t
+            last = np.where(active, back[rows, t, last], last)
+            best[active, t - 1] = last[active]
+        for r, i in enumerate(group):
+            paths[i] = best[r, : lengths[r]].tolist()
+    return paths
 
 
 def log_softmax(x: np.ndarray) -> np.ndarray:

@@ -23,7 +23,7 @@ from tagger.decode import (
     merge_windows,
     pool_scores,
     tag_spans,
-    viterbi_iob2,
+    viterbi_iob2_many,
 )
 from tagger.model import ModelLoadError, TaggerBlock, load_tokenizer, read_block
 from tagger.schema import Document, Entity, Prediction, TopicPrediction
@@ -35,16 +35,33 @@ logger = logging.getLogger(__name__)
 Runner = Callable[[np.ndarray, np.ndarray], np.ndarray]
 
 
-class TorchRunner:
-    """Runs a transformers model under ``torch.inference_mode`` (bf16 autocast on CUDA when supported)."""
+CPU_BATCH_TOKENS = 512
+GPU_BATCH_TOKENS = 16384
+PRECISIONS = ("auto", "fp32", "bf16")
 
-    def __init__(self, model, device: str | None = None, autocast: bool = True) -> None:
+
+class TorchRunner:
+    """Runs a transformers model under ``torch.inference_mode``.
+
+    ``precision``: ``"auto"`` (default) = bf16 autocast on CUDA (fp16 where bf16 is unsupported), fp32 on CPU;
+    ``"fp32"`` = never autocast; ``"bf16"`` = bf16 autocast on CPU too (fast on CPUs with AMX / AVX512-BF16,
+    e.g. Xeon Sapphire Rapids; decisions can differ from fp32 in rare near-ties -- measure on your dev set).
+    """
+
+    def __init__(self, model, device: str | None = None, autocast: bool = True, precision: str = "auto") -> None:
         import torch
 
+        if precision not in PRECISIONS:
+            raise ValueError(f"precision must be one of {PRECISIONS}, got {precision!r}")
         self.torch = torch
         self.device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
         self.model = model.to(self.device).eval()
-        self.autocast = autocast and self.device.type == "cuda"
+        self.autocast = autocast and precision != "fp32" and (self.device.type == "cuda" or precision == "bf16")
+        self.dtype = torch.bfloat16
+        if self.device.type == "cuda" and precision == "auto" and not torch.cuda.is_bf16_supported():
+            self.dtype = torch.float16
+        # sub-tokens per forward pass: big batches keep a GPU busy; on CPU activations must stay cache-sized
+        self.max_batch_tokens = GPU_BATCH_TOKENS if self.device.type == "cuda" else CPU_BATCH_TOKENS
 
     def __call__(self, ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
         torch = self.torch
@@ -52,8 +69,7 @@ class TorchRunner:
             input_ids = torch.from_numpy(ids).to(self.device)
             attention_mask = torch.from_numpy(mask).to(self.device)
             if self.autocast:
-                dtype = torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
-                with torch.autocast("cuda", dtype=dtype):
+                with torch.autocast(self.device.type, dtype=self.dtype):
                     logits = self.model(input_ids=input_ids, attention_mask=attention_mask).logits
             else:
                 logits = self.model(input_ids=input_ids, attention_mask=attention_mask).logits
@@ -75,21 +91,21 @@ class Head:
         self.allowed = allowed_transitions(self.tags) if self.block.task == "ner" else None
 
 
-def _torch_head(model_dir: Path, device: str | None) -> Head:
+def _torch_head(model_dir: Path, device: str | None, precision: str = "auto") -> Head:
     from transformers import AutoModelForSequenceClassification, AutoModelForTokenClassification
 
     block = read_block(model_dir)
     cls = AutoModelForTokenClassification if block.task == "ner" else AutoModelForSequenceClassification
     model = cls.from_pretrained(model_dir)
-    return Head(block, load_tokenizer(str(model_dir)), TorchRunner(model, device))
+    return Head(block, load_tokenizer(str(model_dir)), TorchRunner(model, device, precision=precision))
 
 
-def load_head(model_dir: Path, device: str | None = None) -> Head:
+def load_head(model_dir: Path, device: str | None = None, precision: str = "auto") -> Head:
     if (model_dir / "model.onnx").is_file():
         from tagger.export import onnx_head  # optional backend (onnxruntime)
 
-        return onnx_head(model_dir)
-    return _torch_head(model_dir, device)
+        return onnx_head(model_dir, device=device)
+    return _torch_head(model_dir, device, precision)
 
 
 class Tagger:
@@ -100,7 +116,7 @@ class Tagger:
         ner: Head | None = None,
         topics: Head | None = None,
         batch_size: int = 64,
-        max_batch_tokens: int = 16384,
+        max_batch_tokens: int | None = None,
     ) -> None:
         if ner is None and topics is None:
             raise ValueError("a Tagger needs an NER head, a topic head or both")
@@ -110,15 +126,21 @@ class Tagger:
 
     # ------------------------------------------------------------------ loading
     @classmethod
-    def from_pretrained(cls, path: str | os.PathLike, device: str | None = None, **kwargs) -> Tagger:
-        """Load a model directory saved by this library, or a folder holding ``ner/`` and/or ``topics/`` ones."""
+    def from_pretrained(
+        cls, path: str | os.PathLike, device: str | None = None, precision: str = "auto", **kwargs
+    ) -> Tagger:
+        """Load a model directory saved by this library, or a folder holding ``ner/`` and/or ``topics/`` ones.
+
+        A directory written by ``tagger export --onnx`` runs on onnxruntime; otherwise torch with ``precision``
+        (see :class:`TorchRunner`: ``auto`` = bf16 autocast on CUDA, fp32 on CPU; ``bf16`` also on CPU).
+        """
         root = Path(path)
         if not root.is_dir():
             raise ModelLoadError(f"{root}: no such model directory")
         if (root / "config.json").is_file():
-            head = load_head(root, device)
+            head = load_head(root, device, precision)
             return cls(**{head.block.task: head}, **kwargs)
-        heads = {name: load_head(root / name, device) for name in ("ner", "topics") if (root / name).is_dir()}
+        heads = {name: load_head(root / name, device, precision) for name in ("ner", "topics") if (root / name).is_dir()}
         if not heads:
             raise ModelLoadError(
                 f"{root}: neither a model directory (config.json) nor a bundle with ner/ or topics/ subdirectories"
@@ -183,10 +205,11 @@ class Tagger:
         order = sorted(range(len(windows)), key=lambda j: windows[j].end - windows[j].start, reverse=True)
         tok = head.tokenizer
         cls_id, sep_id, pad_id = tok.cls_token_id, tok.sep_token_id, tok.pad_token_id or 0
+        budget = self.max_batch_tokens or getattr(head.runner, "max_batch_tokens", CPU_BATCH_TOKENS)
         pos = 0
         while pos < len(order):
             longest = windows[order[pos]].end - windows[order[pos]].start + 2
-            size = max(1, min(self.batch_size, self.max_batch_tokens // longest))
+            size = max(1, min(self.batch_size, budget // longest))
             batch = order[pos : pos + size]
             pos += size
             ids = np.full((len(batch), longest), pad_id, dtype=np.int64)
@@ -210,23 +233,28 @@ class Tagger:
         by_doc: dict[int, list[int]] = {}
         for j, w in enumerate(windows):
             by_doc.setdefault(w.doc, []).append(j)
-        results: list[tuple[Entity, ...]] = []
-        for i, (doc, enc) in enumerate(zip(docs, encoded)):
-            js = by_doc.get(i, [])
-            if not js:
-                results.append(())
-                continue
-            word_logits = merge_windows(
-                len(enc.word_spans), enc.first_subtoken, [(windows[j].start, windows[j].end) for j in js],
-                [outputs[j] for j in js],
+        tagged = [i for i in range(len(docs)) if by_doc.get(i)]
+        word_logits = [
+            merge_windows(
+                len(encoded[i].word_spans), encoded[i].first_subtoken,
+                [(windows[j].start, windows[j].end) for j in by_doc[i]], [outputs[j] for j in by_doc[i]],
             )
-            results.append(self._decode_entities(head, doc.text, enc, word_logits))
+            for i in tagged
+        ]
+        # log-softmax is row-wise: one call over all words of all documents, then Viterbi for all at once
+        logps = np.split(log_softmax(np.concatenate(word_logits)), np.cumsum([len(x) for x in word_logits])[:-1]) \
+            if word_logits else []
+        paths = viterbi_iob2_many(logps, head.tags, head.allowed)
+        results: list[tuple[Entity, ...]] = [()] * len(docs)
+        for i, logp, path in zip(tagged, logps, paths):
+            results[i] = self._decode_entities(head, docs[i].text, encoded[i], logp, path)
         return results
 
-    def _decode_entities(self, head: Head, text: str, enc: EncodedDoc, word_logits: np.ndarray) -> tuple[Entity, ...]:
-        logp = log_softmax(word_logits)
-        path = viterbi_iob2(logp, head.tags, head.allowed)
+    def _decode_entities(
+        self, head: Head, text: str, enc: EncodedDoc, logp: np.ndarray, path: list[int]
+    ) -> tuple[Entity, ...]:
         tags = [head.tags[k] for k in path]
+        chosen = logp[np.arange(len(path)), path]
         entities = []
         for first, end, label in tag_spans(tags):
             start = enc.word_spans[first][0]
@@ -235,7 +263,7 @@ class Tagger:
                 start = _skip_clitic(text, start, enc.word_spans[first][1], head)
                 if start >= stop:
                     continue
-            score = float(np.exp(np.mean([logp[w, path[w]] for w in range(first, end)])))
+            score = float(np.exp(np.mean(chosen[first:end])))
             entities.append(Entity(text[start:stop], label, start, stop, score))
         return tuple(entities)
 
@@ -269,8 +297,14 @@ class Tagger:
         return out
 
 
+_CLITIC_OR_CHANGED = frozenset("وفبكل\u0640")
+
+
 def _skip_clitic(text: str, start: int, word_end: int, head: Head) -> int:
     """Move an entity start past a glued proclitic (see :func:`tagger.decode.clitic_length`)."""
+    ch = text[start]
+    if ch.isalpha() and ch not in _CLITIC_OR_CHANGED and not ("\ufb50" <= ch <= "\ufefc"):
+        return start  # normalisation keeps this first letter and no proclitic starts with it
     norm = normalize(text[start:word_end], head.norm)
     n = clitic_length(norm.text, head.vocab)
     return start + norm.starts[n] if 0 < n < len(norm.text) else start

@@ -171,8 +171,49 @@ def _lone_tatweel(text: str, i: int) -> bool:
     )
 
 
+@lru_cache(maxsize=8)
+def _needs_work_re(cfg: NormalizationConfig) -> re.Pattern[str]:
+    """Characters that ``normalize`` changes, deletes or maps (besides whitespace and punctuation)."""
+    chars = "".join(_char_table(cfg))
+    parts = [f"[{re.escape(chars)}]"] if chars else []
+    parts.append("[\ufb50-\ufdff\ufe70-\ufefc]")  # presentation forms: always the full path (conservative)
+    return re.compile("|".join(parts))
+
+
+_NON_WORD = re.compile(r"[^\w\s]")
+_WORD_OR_PUNCT = re.compile(r"\w+|[^\w\s]")
+_NON_SPACE = re.compile(r"\S+")
+
+
+def _plain_words(text: str, cfg: NormalizationConfig) -> Words | None:
+    """Fast path of :func:`pretokenize` for text that normalisation leaves as it is (most news text).
+
+    Applies when no character needs mapping/deleting and every non-word, non-space character is punctuation
+    or a symbol; the words are then exactly the ``\\w+`` runs and single punctuation characters (or the
+    whitespace-separated runs without ``space_punctuation``), at their original offsets. Returns None otherwise.
+    """
+    if _needs_work_re(cfg).search(text):
+        return None
+    if cfg.space_punctuation:
+        if not all(_is_punct(ch) for ch in _NON_WORD.findall(text)):
+            return None
+        found = _WORD_OR_PUNCT.finditer(text)
+    else:
+        found = _NON_SPACE.finditer(text)
+    spans, strings = [], []
+    for m in found:
+        spans.append(m.span())
+        strings.append(m.group())
+    return Words(tuple(spans), tuple(strings))
+
+
 def pretokenize(text: str, cfg: NormalizationConfig | None = None) -> Words:
     """Split ``text`` into words: normalise, split on whitespace, map every word back to the original."""
+    cfg = cfg or NormalizationConfig()
+    if isinstance(text, str):
+        plain = _plain_words(text, cfg)
+        if plain is not None:
+            return plain
     norm = normalize(text, cfg)
     spans: list[tuple[int, int]] = []
     strings: list[str] = []
@@ -184,4 +225,13 @@ def pretokenize(text: str, cfg: NormalizationConfig | None = None) -> Words:
 
 def normalize_words(words: list[str] | tuple[str, ...], cfg: NormalizationConfig | None = None) -> tuple[str, ...]:
     """Normalise pre-split words (e.g. CoNLL tokens) one by one; a word that normalises to nothing is '-'."""
-    return tuple(normalize(w, cfg).text or "-" for w in words)
+    cfg = cfg or NormalizationConfig()
+    plain = _plain_word_re(cfg)
+    return tuple(w if plain.fullmatch(w) else (normalize(w, cfg).text or "-") for w in words)
+
+
+@lru_cache(maxsize=8)
+def _plain_word_re(cfg: NormalizationConfig) -> re.Pattern[str]:
+    """A word that normalisation leaves unchanged: word characters only, none of them mapped or deleted."""
+    chars = "".join(_char_table(cfg))
+    return re.compile(f"[^\\W{re.escape(chars)}\ufb50-\ufdff\ufe70-\ufefc]+")

@@ -269,6 +269,7 @@ def train(config: TrainConfig | str | Path | dict, overrides: list[str] | None =
         label_smoothing_factor=cfg.label_smoothing if cfg.task is Task.NER else 0.0,
         disable_tqdm=False,
         dataloader_pin_memory=torch.cuda.is_available(),
+        use_cpu=not torch.cuda.is_available(),
     )
     callbacks = [EarlyStoppingCallback(cfg.early_stopping_patience)] if has_dev and cfg.early_stopping_patience else []
     trainer = _TaggerTrainer(

@@ -1,0 +1,345 @@
+"""ONNX export (optionally int8-quantised) and an onnxruntime backend with the same ``Tagger`` API.
+
+``export_onnx(model_dir, out_dir)`` traces the encoder + head with ``torch.onnx.export`` (TorchScript exporter,
+dynamic batch and sequence axes), fuses attention / layer norm / GELU with onnxruntime's transformer optimizer
+where the architecture is BERT-like, optionally applies onnxruntime dynamic int8 quantisation, copies the
+tokenizer and ``config.json`` (with its ``tagger`` block), and checks parity against the torch model on a sample
+(and on a dev file when given). The result is written atomically; ``parity.json`` sits next to ``model.onnx``.
+
+``Tagger.from_pretrained(out_dir)`` picks this backend because ``model.onnx`` is there (see
+:func:`tagger.predict.load_head`); predictions go through exactly the same windows, merging and decoding code.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+import tempfile
+import time
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from tagger.model import ModelLoadError, load_tokenizer, read_block, swap_into_place
+from tagger.predict import CPU_BATCH_TOKENS, GPU_BATCH_TOKENS, Head, Tagger, load_head
+from tagger.schema import Document
+
+logger = logging.getLogger(__name__)
+
+ONNX_FILE = "model.onnx"
+PARITY_FILE = "parity.json"
+OPSET = 17
+# model types whose graphs onnxruntime's "bert" fusion recognises
+_FUSABLE = {"bert", "roberta", "xlm-roberta", "camembert", "electra", "distilbert"}
+_QUANTIZED_OPS = ["MatMul", "Attention"]
+
+# used for the logit parity check when no dev file is given (short, long, diacritised, Latin, empty)
+PARITY_TEXTS = [
+    "التقى وزير الاتصالات الإيراني ستار هاشمي نظيره الكيني في نيروبي",
+    "أعلنت وزارة الاتصالات وتكنولوجيا المعلومات عن تشغيل شبكة الجيل الخامس في الرياض",
+    "وَقَّعَتْ الجزائرُ وكينيا اتفاقاً للتعاون في مجال الأمن السيبراني والحكومة الذكية",
+    "أطلقت وكالة الفضاء الإماراتية قمرا صناعيا جديدا من قاعدة كيب كانافيرال في فلوريدا",
+    "هجوم إلكتروني ببرمجية الفدية استهدف مستشفى في دبي، وقالت الشرطة إن التحقيق مستمر.",
+    "Huawei و Ericsson و SpaceX شركات عالمية تعمل في 5G و LTE منذ ٢٠١٩",
+    "",
+    " ".join(["قال علي زروقي وزير البريد والاتصالات إن الجزائر تطور البنية التحتية للاتصالات"] * 30),
+]
+
+
+class ExportError(RuntimeError):
+    """The ONNX export, optimisation or quantisation failed; the message names the step and the model."""
+
+
+# ---------------------------------------------------------------------------------------------- runtime
+class OnnxRunner:
+    """``(input_ids, attention_mask) -> logits`` with an onnxruntime session (the ``Runner`` signature)."""
+
+    def __init__(self, path: str | os.PathLike, threads: int | None = None, device: str | None = None) -> None:
+        ort = _import_ort()
+        options = ort.SessionOptions()
+        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        if threads:
+            options.intra_op_num_threads = threads
+        providers = ["CPUExecutionProvider"]
+        if device and device.startswith("cuda") and "CUDAExecutionProvider" in ort.get_available_providers():
+            providers.insert(0, "CUDAExecutionProvider")
+        self.path = Path(path)
+        self.session = ort.InferenceSession(str(self.path), options, providers=providers)
+        self.max_batch_tokens = GPU_BATCH_TOKENS if self.session.get_providers()[0] != "CPUExecutionProvider" \
+            else CPU_BATCH_TOKENS
+        self.input_names = [i.name for i in self.session.get_inputs()]
+        missing = {"input_ids", "attention_mask"} - set(self.input_names)
+        if missing:
+            raise ModelLoadError(f"{self.path}: ONNX graph lacks input(s) {sorted(missing)}; re-export it with `tagger export`")
+
+    def __call__(self, ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
+        feed = {"input_ids": np.ascontiguousarray(ids, dtype=np.int64),
+                "attention_mask": np.ascontiguousarray(mask, dtype=np.int64)}
+        if "token_type_ids" in self.input_names:
+            feed["token_type_ids"] = np.zeros_like(feed["input_ids"])
+        return np.asarray(self.session.run(["logits"], feed)[0], dtype=np.float32)
+
+
+def onnx_head(model_dir: str | os.PathLike, device: str | None = None, threads: int | None = None) -> Head:
+    """A :class:`~tagger.predict.Head` backed by ``model_dir/model.onnx`` (tokenizer and settings from the dir)."""
+    model_dir = Path(model_dir)
+    block = read_block(model_dir)
+    return Head(block, load_tokenizer(str(model_dir)), OnnxRunner(model_dir / ONNX_FILE, threads=threads, device=device))
+
+
+def _import_ort():
+    try:
+        import onnxruntime
+    except ImportError as err:  # pragma: no cover - depends on the environment
+        raise ModelLoadError(
+            "this model directory holds model.onnx but onnxruntime is not installed; "
+            "`pip install arabic-tagger[onnx]` (or onnxruntime)"
+        ) from err
+    return onnxruntime
+
+
+# ---------------------------------------------------------------------------------------------- export
+@dataclass
+class _Graph:
+    path: Path
+    optimized: bool
+    fused: dict[str, int]
+
+
+def export_onnx(
+    model_dir: str | os.PathLike,
+    out_dir: str | os.PathLike,
+    quantize: str | None = None,
+    dev: str | os.PathLike | None = None,
+    opset: int = OPSET,
+    optimize: bool = True,
+) -> dict[str, Any]:
+    """Export a saved model directory (or a bundle with ``ner/``/``topics/``) to ONNX in ``out_dir``.
+
+    ``quantize="int8"`` applies onnxruntime dynamic quantisation (int8 weights, activations quantised at run
+    time). Returns the parity report, also written to ``out_dir/parity.json``.
+    """
+    src, out = Path(model_dir), Path(out_dir)
+    if quantize not in (None, "int8"):
+        raise ValueError(f"quantize must be None or 'int8', got {quantize!r}")
+    if not src.is_dir():
+        raise ModelLoadError(f"{src}: no such model directory")
+    if src.resolve() == out.resolve():
+        raise ValueError(f"{out}: the ONNX output directory must differ from the model directory")
+    if not (src / "config.json").is_file():
+        parts = [name for name in ("ner", "topics") if (src / name / "config.json").is_file()]
+        if not parts:
+            raise ModelLoadError(f"{src}: neither a model directory (config.json) nor a bundle with ner/ or topics/")
+        out.mkdir(parents=True, exist_ok=True)
+        reports = {name: export_onnx(src / name, out / name, quantize, dev, opset, optimize) for name in parts}
+        (out / PARITY_FILE).write_text(json.dumps(reports, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+        return reports
+
+    out = out.resolve()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
+    try:
+        started = time.perf_counter()
+        block = read_block(src)
+        model = _load_torch_model(src, block.task)
+        graph = _export_graph(model, tmp, opset, optimize, token_level=block.task == "ner")
+        if quantize == "int8":
+            _quantize_int8(graph.path, tmp / ONNX_FILE)
+        else:
+            graph.path.rename(tmp / ONNX_FILE)
+        for f in tmp.iterdir():
+            if f.name != ONNX_FILE:
+                f.unlink()
+        _copy_metadata(src, tmp)
+        report: dict[str, Any] = {
+            "source": str(src.resolve()),
+            "output": str(out),
+            "task": block.task,
+            "quantize": quantize,
+            "opset": opset,
+            "optimized": graph.optimized,
+            "fused_operators": graph.fused,
+            "size_mb": {"torch": _size_mb(src / "model.safetensors"), "onnx": _size_mb(tmp / ONNX_FILE)},
+        }
+        report["parity"] = parity_check(src, tmp, dev)
+        report["export_seconds"] = round(time.perf_counter() - started, 2)
+        (tmp / PARITY_FILE).write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+        swap_into_place(tmp, out)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    logger.info("exported %s -> %s (%s)", src, out / ONNX_FILE, quantize or "fp32")
+    return report
+
+
+def _load_torch_model(src: Path, task: str):
+    from transformers import AutoModelForSequenceClassification, AutoModelForTokenClassification
+
+    cls = AutoModelForTokenClassification if task == "ner" else AutoModelForSequenceClassification
+    try:  # eager attention traces into a graph onnxruntime's fusion recognises
+        model = cls.from_pretrained(src, attn_implementation="eager")
+    except (TypeError, ValueError):
+        model = cls.from_pretrained(src)
+    return model.eval()
+
+
+class _LogitsOnly:
+    """Wraps a transformers model so the traced graph takes (input_ids, attention_mask) and returns logits."""
+
+    def __new__(cls, model):
+        import torch
+
+        class Wrapper(torch.nn.Module):
+            def __init__(self, inner) -> None:
+                super().__init__()
+                self.inner = inner
+
+            def forward(self, input_ids, attention_mask):
+                return self.inner(input_ids=input_ids, attention_mask=attention_mask).logits
+
+        return Wrapper(model).eval()
+
+
+def _export_graph(model, tmp: Path, opset: int, optimize: bool, token_level: bool) -> _Graph:
+    import torch
+
+    raw = tmp / "raw.onnx"
+    ids = torch.tensor([[2, 5, 6, 7, 8, 3], [2, 9, 10, 3, 0, 0]], dtype=torch.long)
+    mask = (ids != 0).long()
+    axes = {0: "batch", 1: "sequence"}
+    try:
+        with warnings.catch_warnings(), torch.inference_mode(False), torch.no_grad():
+            warnings.simplefilter("ignore")
+            torch.onnx.export(
+                _LogitsOnly(model), (ids, mask), str(raw),
+                input_names=["input_ids", "attention_mask"], output_names=["logits"],
+                dynamic_axes={"input_ids": axes, "attention_mask": axes, "logits": axes if token_level else {0: "batch"}},
+                opset_version=opset, do_constant_folding=True, dynamo=False,
+            )
+    except Exception as err:
+        raise ExportError(f"torch.onnx.export failed for {type(model).__name__}: {err}") from err
+    if not optimize or model.config.model_type not in _FUSABLE:
+        return _Graph(raw, False, {})
+    try:
+        from onnxruntime.transformers import optimizer
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            opt = optimizer.optimize_model(
+                str(raw), model_type="bert", num_heads=int(model.config.num_attention_heads),
+                hidden_size=int(model.config.hidden_size), opt_level=0,
+            )
+        fused = {k: int(v) for k, v in opt.get_fused_operator_statistics().items() if v}
+        path = tmp / "optimized.onnx"
+        opt.save_model_to_file(str(path))
+        return _Graph(path, True, fused)
+    except Exception as err:  # the unfused graph is correct, only slower
+        logger.warning("onnxruntime transformer optimisation failed (%s); keeping the unfused graph", err)
+        return _Graph(raw, False, {})
+
+
+def _quantize_int8(src: Path, dst: Path) -> None:
+    import onnx
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    try:
+        quantize_dynamic(
+            str(src), str(dst), weight_type=QuantType.QInt8, op_types_to_quantize=_QUANTIZED_OPS,
+            extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT},
+        )
+    except Exception as err:
+        raise ExportError(f"onnxruntime dynamic int8 quantisation of {src.name} failed: {err}") from err
+
+
+def _copy_metadata(src: Path, dst: Path) -> None:
+    skip = {"model.safetensors", "pytorch_model.bin", ONNX_FILE, PARITY_FILE}
+    for f in src.iterdir():
+        if f.is_file() and f.name not in skip and not f.name.startswith("."):
+            shutil.copy2(f, dst / f.name)
+
+
+def _size_mb(path: Path) -> float | None:
+    return round(path.stat().st_size / 2**20, 2) if path.is_file() else None
+
+
+# ---------------------------------------------------------------------------------------------- parity
+class _Recorder:
+    """A runner that records every batch it runs (to replay the same batches through another backend)."""
+
+    def __init__(self, runner) -> None:
+        self.runner = runner
+        self.batches: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+
+    def __call__(self, ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
+        logits = self.runner(ids, mask)
+        self.batches.append((ids, mask, logits))
+        return logits
+
+
+def parity_check(torch_dir: str | os.PathLike, onnx_dir: str | os.PathLike, dev: str | os.PathLike | None = None,
+                 max_docs: int = 64) -> dict[str, Any]:
+    """Compare the torch and ONNX backends of one model on the same batches (and on ``dev`` when given)."""
+    from tagger.io import read_documents
+
+    ref_head = load_head(Path(torch_dir), "cpu")
+    onnx_h = onnx_head(onnx_dir)
+    task = ref_head.block.task
+    dev_docs = read_documents(dev, ref_head.norm) if dev else []
+    sample = dev_docs[:max_docs] if dev_docs else [Document(text=t) for t in PARITY_TEXTS]
+    recorder = _Recorder(ref_head.runner)
+    ref_head.runner = recorder
+    ref = Tagger(**{task: ref_head})
+    new = Tagger(**{task: onnx_h})
+    ref_pred = ref.predict_documents(sample)
+    new_pred = new.predict_documents(sample)
+    ref_head.runner = recorder.runner
+
+    diffs, agree, total = [], 0, 0
+    for ids, mask, logits in recorder.batches:
+        other = onnx_h.runner(ids, mask)
+        if logits.ndim == 3:  # tokens: real positions only
+            keep = mask.astype(bool)
+            diffs.append(float(np.abs(logits - other)[keep].max()))
+            agree += int((logits.argmax(-1) == other.argmax(-1))[keep].sum())
+            total += int(keep.sum())
+        else:
+            diffs.append(float(np.abs(logits - other).max()))
+            thresholds = np.array([ref_head.block.thresholds.get(lab, 0.5) for lab in ref_head.block.labels])
+            a, b = 1 / (1 + np.exp(-logits)) >= thresholds, 1 / (1 + np.exp(-other)) >= thresholds
+            agree += int((a == b).sum())
+            total += a.size
+    same = [_decisions(p) == _decisions(q) for p, q in zip(ref_pred, new_pred)]
+    report: dict[str, Any] = {
+        "sample": f"first {len(sample)} documents of {dev}" if dev_docs else f"{len(sample)} built-in texts",
+        "max_abs_logit_diff": max(diffs, default=0.0),
+        ("token_label_agreement" if task == "ner" else "label_agreement"): agree / total if total else 1.0,
+        "same_decisions": sum(same) / len(same) if same else 1.0,
+    }
+    if dev_docs:
+        from tagger.train import evaluate_model
+
+        key = "strict_f1" if task == "ner" else "micro_f1"
+        scores = {}
+        for name, tagger in (("torch", ref), ("onnx", new)):
+            metrics, _ = evaluate_model(tagger, dev_docs, _task(task))
+            scores[name] = metrics["f1"]
+        report["dev"] = {"file": str(dev), "documents": len(dev_docs), "metric": key, **scores,
+                         "delta_points": round(100 * (scores["onnx"] - scores["torch"]), 3)}
+    return report
+
+
+def _decisions(pred) -> tuple:
+    """What a prediction decides (spans, labels, topic labels), without the scores."""
+    spans = tuple((e.start, e.end, e.label) for e in pred.entities)
+    return spans, (pred.topics.labels if pred.topics else ())
+
+
+def _task(name: str):
+    from tagger.config import Task
+
+    return Task(name)
