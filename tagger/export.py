@@ -16,7 +16,6 @@ import json
 import logging
 import os
 import shutil
-import tempfile
 import time
 import warnings
 from dataclasses import dataclass
@@ -25,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from tagger.model import ModelLoadError, load_tokenizer, read_block, swap_into_place
+from tagger.model import ModelLoadError, load_tokenizer, new_staging_dir, read_block, swap_into_place
 from tagger.predict import CPU_BATCH_TOKENS, GPU_BATCH_TOKENS, Head, Tagger, load_head
 from tagger.schema import Document
 
@@ -142,7 +141,7 @@ def export_onnx(
 
     out = out.resolve()
     out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
+    tmp = new_staging_dir(out)
     try:
         started = time.perf_counter()
         block = read_block(src)

@@ -175,7 +175,7 @@ def save_model_dir(
     """Write the complete model directory next to ``out_dir`` and swap it in atomically."""
     out = Path(out_dir).resolve()
     out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
+    tmp = new_staging_dir(out)
     try:
         block.versions = versions()
         model.config.tagger = asdict(block)
@@ -197,6 +197,19 @@ def save_model_dir(
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return out
+
+
+def new_staging_dir(out: Path) -> Path:
+    """An empty sibling directory of ``out`` to write into before :func:`swap_into_place`.
+
+    ``mkdtemp`` creates it private (0700); it gets the permissions a plain ``mkdir`` would give, so the model
+    directory it becomes is readable as usual.
+    """
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(tmp, 0o777 & ~umask)
+    return tmp
 
 
 def _fsync_tree(path: Path) -> None:

@@ -152,3 +152,10 @@ def test_model_load_errors_say_what_to_do(tmp_path):
     (tmp_path / "empty").mkdir()
     with pytest.raises(ModelLoadError, match="neither a model directory"):
         Tagger.from_pretrained(tmp_path / "empty")
+
+
+def test_model_saved_directory_is_readable_by_others(trained_ner):
+    import stat
+
+    mode = stat.S_IMODE(trained_ner.stat().st_mode)
+    assert mode & stat.S_IROTH and mode & stat.S_IXOTH, oct(mode)
