@@ -36,6 +36,9 @@ def _parser() -> argparse.ArgumentParser:
     pr.add_argument("--chunk-size", type=int, default=512, help="texts read, tagged and written per step")
     pr.add_argument("--resume", action="store_true", help="skip input lines already present in --output")
     pr.add_argument("--device", default=None)
+    pr.add_argument("--precision", choices=["auto", "fp32", "bf16"], default="auto",
+                    help="auto: bf16 autocast on CUDA, fp32 on CPU; bf16 also on CPU (AMX)")
+    pr.add_argument("--threads", type=int, default=None, help="CPU threads for torch (default: torch's)")
 
     ev = sub.add_parser("eval", help="evaluate model(s) on a data file; writes metrics.json and reports")
     ev.add_argument("models", nargs="+", help="one or more model directories (compared side by side)")
@@ -135,7 +138,11 @@ def _predict(args: argparse.Namespace) -> int:
 
     from tagger.predict import Tagger
 
-    tagger = Tagger.from_pretrained(args.model, device=args.device, batch_size=args.batch_size)
+    if args.threads:
+        import torch
+
+        torch.set_num_threads(args.threads)
+    tagger = Tagger.from_pretrained(args.model, device=args.device, batch_size=args.batch_size, precision=args.precision)
     done = 0
     if args.resume and args.output != "-" and Path(args.output).is_file():
         done = _complete_lines(Path(args.output))

@@ -81,3 +81,12 @@ def test_cli_eval_writes_topic_metrics(trained_topics, tmp_path):
     topics = metrics["topics"] if "topics" in metrics else next(iter(metrics["models"].values()))["topics"]
     assert set(topics) >= {"micro_f1", "macro_f1", "per_label", "hamming_loss", "subset_accuracy"}
     assert set(topics["per_label"]["5G"]) >= {"precision", "recall", "f1", "support", "threshold"}
+
+
+def test_cli_predict_precision_and_threads(trained_ner, tmp_path):
+    src = tmp_path / "in.txt"
+    src.write_text("التقى ستار هاشمي في نيروبي\n", encoding="utf-8")
+    out_a, out_b = tmp_path / "a.jsonl", tmp_path / "b.jsonl"
+    assert main(["predict", str(trained_ner), str(src), "-o", str(out_a), "--threads", "1"]) == 0
+    assert main(["predict", str(trained_ner), str(src), "-o", str(out_b), "--precision", "fp32"]) == 0
+    assert out_a.read_text(encoding="utf-8") == out_b.read_text(encoding="utf-8")
