@@ -159,3 +159,20 @@ def test_model_saved_directory_is_readable_by_others(trained_ner):
 
     mode = stat.S_IMODE(trained_ner.stat().st_mode)
     assert mode & stat.S_IROTH and mode & stat.S_IXOTH, oct(mode)
+
+
+def test_train_on_seed_corpus_sample_and_tag_seed_article(tiny_encoder, tmp_path):
+    """A small fixture drawn from the project's own corpus: long documents (windows), clitics, tashkeel."""
+    root = FIXTURES.parents[1] / "seeds"
+    rows = read_jsonl(root / "train.jsonl")
+    sample = sorted(rows, key=lambda r: len(r["text"]))[-3:] + rows[:12]  # the longest need several windows
+    data = tmp_path / "seeds-sample.jsonl"
+    data.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in sample), encoding="utf-8")
+    out = tmp_path / "m"
+    train({"task": "ner", "model": str(tiny_encoder), "train": str(data), "output_dir": str(out), "max_steps": 3,
+           "batch_size": 8, "max_length": 48, "stride": 8})
+    article = (root / "seed_article.txt").read_text(encoding="utf-8")
+    diacritised = article.replace("هاشمي", "هاشِمي").replace("كينيا", "كِينيا")
+    (pred,) = Tagger.from_pretrained(out).predict([diacritised])
+    for e in pred.entities:
+        assert diacritised[e.start:e.end] == e.text
