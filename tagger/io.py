@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from tagger.config import NormalizationConfig
+from tagger.decode import tag_spans
 from tagger.markup import is_proclitic_prefix, starts_with_clitic
 from tagger.schema import ENTITY_LABELS, Document, Span
 from tagger.text import pretokenize
@@ -125,20 +126,8 @@ def _conll_doc(tokens: list[str], tags: list[str], source: str, index: int) -> t
         words.append((pos, pos + len(tok)))
         pos += len(tok) + 1
     text = " ".join(tokens)
-    spans = [Span(words[s][0], words[e - 1][1], label) for s, e, label in tags_to_word_spans(iob2)]
+    spans = [Span(words[s][0], words[e - 1][1], label) for s, e, label in tag_spans(iob2)]
     return Document(text=text, entities=spans, id=f"{Path(source).name}#{index}", words=words, source=source), fixed
-
-
-def tags_to_word_spans(tags: list[str]) -> list[tuple[int, int, str]]:
-    """IOB2 tags -> ``(first_word, end_word_exclusive, label)``; a stray I-X starts a new entity."""
-    spans: list[tuple[int, int, str]] = []
-    start, label = -1, ""
-    for i, tag in enumerate([*tags, "O"]):
-        if tag == "O" or tag.startswith("B-") or (tag.startswith("I-") and tag[2:] != label):
-            if start >= 0:
-                spans.append((start, i, label))
-            start, label = (i, tag[2:]) if tag != "O" else (-1, "")
-    return spans
 
 
 # ---------------------------------------------------------------------------------------------- JSONL
