@@ -98,6 +98,7 @@ class TrainConfig:
             raise ConfigError(f"{err}; task is one of {[t.value for t in Task]}, pooling one of {[p.value for p in Pooling]}") from None
         if isinstance(self.normalization, dict):
             self.normalization = NormalizationConfig.from_dict(self.normalization)
+        self._coerce_numbers()
         checks = [
             (self.epochs > 0 or self.max_steps > 0, "epochs must be > 0 (or set max_steps)"),
             (self.learning_rate > 0, "learning_rate must be > 0"),
@@ -120,6 +121,26 @@ class TrainConfig:
         if self.labels is not None:
             if len(set(self.labels)) != len(self.labels) or not all(isinstance(x, str) and x for x in self.labels):
                 raise ConfigError(f"labels must be distinct non-empty strings, got {self.labels}")
+
+    def _coerce_numbers(self) -> None:
+        """Numeric keys given as text become numbers: YAML 1.1 reads ``5e-5`` (no dot) as a string."""
+        hints = get_type_hints(type(self))
+        for f in fields(self):
+            kind = next((t for t in (int, float) if hints[f.name] in (t, t | None)), None)
+            value = getattr(self, f.name)
+            if kind is None or value is None:
+                continue
+            number: float | None = None
+            if isinstance(value, (int, float)) and not isinstance(value, bool):
+                number = float(value)
+            elif isinstance(value, str):
+                try:
+                    number = float(value)
+                except ValueError:
+                    pass
+            if number is None or (kind is int and not number.is_integer()):
+                raise ConfigError(f"{f.name}: expected {'an integer' if kind is int else 'a number'}, got {value!r}")
+            setattr(self, f.name, kind(number))
 
     # ---- construction -------------------------------------------------------------------------
     @classmethod
