@@ -132,22 +132,31 @@ def load_tokenizer(name: str):
     return tok
 
 
-def load_model(name: str, task: str, labels: list[str], tags: list[str] | None = None):
-    """A token-classification (ner) or multi-label sequence-classification (topics) model from an encoder."""
+def load_model(name: str, task: str, labels: list[str], tags: list[str] | None = None, *, missing: set[str] | None = None):
+    """A token-classification (ner) or multi-label sequence-classification (topics) model from an encoder.
+
+    ``missing``, when given, receives the names of the parameters the checkpoint did not have (the new head, and
+    the pooler of an encoder pretrained without one): the trainer gives those the head learning rate.
+    """
     from transformers import AutoModelForSequenceClassification, AutoModelForTokenClassification
 
     names = tags if task == "ner" else labels
     id2label = dict(enumerate(names))
     label2id = {v: k for k, v in id2label.items()}
-    kwargs: dict[str, Any] = {"num_labels": len(names), "id2label": id2label, "label2id": label2id}
+    kwargs: dict[str, Any] = {"num_labels": len(names), "id2label": id2label, "label2id": label2id,
+                              "output_loading_info": True}
     try:
         if task == "ner":
-            return _from_pretrained(AutoModelForTokenClassification, name, **kwargs)
-        return _from_pretrained(
-            AutoModelForSequenceClassification, name, problem_type="multi_label_classification", **kwargs
-        )
+            model, info = _from_pretrained(AutoModelForTokenClassification, name, **kwargs)
+        else:
+            model, info = _from_pretrained(
+                AutoModelForSequenceClassification, name, problem_type="multi_label_classification", **kwargs
+            )
     except (OSError, ValueError) as err:
         raise _hub_error(name, err) from err
+    if missing is not None:
+        missing.update(info.get("missing_keys", ()))
+    return model
 
 
 def read_block(model_dir: str | Path) -> TaggerBlock:
