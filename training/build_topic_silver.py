@@ -13,6 +13,10 @@ balanced, seeded silver set::
     data/silver/topics-train.jsonl     {"id", "text", "topics", "source"}
     data/silver/topics-holdout.jsonl   same, a small silver holdout (not gold: for sanity checks only)
 
+Hand labels of pool documents (``training/annotations/pool-topics.jsonl``: ids, text keys and topics, no article
+text; see ``training/annotations/README.md``) are joined with the texts read here; those documents enter the train
+set with their hand labels instead of the rules' (``--no-annotations`` leaves them out).
+
 Positives are capped per label; negatives are hard ones (a negative pattern or weak evidence only) plus random
 ones, about ``--neg-ratio`` times the positives in total. Documents the rules are unsure about are left out.
 ``seeds/train.jsonl`` (the project's own corpus) is appended when it exists. ``data/`` must stay git-ignored:
@@ -46,6 +50,7 @@ alone is thin on real-news positives, so one round of self-training adds confide
     python training/build_topic_silver.py --self-train --st-review /tmp/st-review.jsonl
 
 Usage: ``python training/build_topic_silver.py [--shared DIR] [--out DIR|FILE.jsonl] [--labels ...] [--seed 13]
+[--annotations FILE | --no-annotations]
 [--self-train [--st-cut 0.9] [--st-cap 300] [--st-neg-cut 0.05] [--st-neg-ratio 1.5] [--st-out FILE]]``
 """
 
@@ -72,6 +77,7 @@ if str(ROOT) not in sys.path:  # allow `python training/build_topic_silver.py` f
 from tagger.weak import DEFAULT_LABELS, WeakLabel, WeakLabeler, normalize_for_match  # noqa: E402
 
 DEFAULT_SHARED = ROOT.parent / "shared"
+DEFAULT_ANNOTATIONS = ROOT / "training" / "annotations" / "pool-topics.jsonl"
 ANT_V2_SOURCES: tuple[str, ...] = ("Alarabia", "France24", "SkyNews")
 ANT_RESERVED: frozenset[str] = frozenset({"BBC", "CNN"})
 SNN_RESERVED: frozenset[str] = frozenset({"aawsat", "alriyadh", "okaz", "sabq"})
@@ -81,6 +87,10 @@ BODY_CHARS = 900
 
 class SharedDataMissingError(FileNotFoundError):
     """The external corpora under ../shared are not available."""
+
+
+class AnnotationError(ValueError):
+    """A hand-annotation line is malformed or does not match a pool document; the message names file:line."""
 
 
 @dataclass
@@ -218,6 +228,66 @@ def select(
     return [(docs[i], weak[i].labels, chosen[i]) for i in order]
 
 
+@dataclass(frozen=True)
+class PoolAnnotation:
+    id: str
+    key: str
+    topics: tuple[str, ...]
+    line: int
+
+
+def read_annotations(path: Path) -> dict[str, PoolAnnotation]:
+    """Hand labels of pool documents: ``{"id", "key", "topics", "note"}`` per line, texts not included.
+
+    ``key`` is the first 12 hex digits of :func:`_key` of the document text, so a changed corpus is noticed.
+    Labels must be among the four of the guidelines (the documents were read for those four only).
+    """
+    out: dict[str, PoolAnnotation] = {}
+    for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        if not line.strip():
+            continue
+        where = f"{path}:{n}"
+        try:
+            rec = json.loads(line)
+        except json.JSONDecodeError as err:
+            raise AnnotationError(f"{where}: not valid JSON ({err.msg}); one JSON object per line") from None
+        if not isinstance(rec, dict) or not isinstance(rec.get("id"), str) or not isinstance(rec.get("key"), str):
+            raise AnnotationError(f'{where}: expected {{"id": str, "key": str, "topics": [...], "note": str}}')
+        topics = rec.get("topics")
+        if not isinstance(topics, list) or any(t not in DEFAULT_LABELS for t in topics):
+            raise AnnotationError(f"{where}: topics must be a list of labels from {list(DEFAULT_LABELS)}, got {topics!r}")
+        if rec["id"] in out:
+            raise AnnotationError(f"{where}: id {rec['id']!r} already annotated on line {out[rec['id']].line}")
+        out[rec["id"]] = PoolAnnotation(rec["id"], rec["key"], tuple(dict.fromkeys(topics)), n)
+    return out
+
+
+def annotated_records(
+    docs: list[RawDoc], annotations: dict[str, PoolAnnotation], path: Path, labels: tuple[str, ...],
+    labeler: WeakLabeler,
+) -> tuple[list[dict], set[str]]:
+    """Training records of the hand-annotated pool documents and their ids (to keep them out of the rule silver).
+
+    Every annotation must match a readable pool document (not a reserved outlet, not a gold-dev duplicate) whose
+    text still has the recorded key. Labels beyond the default four come from the weak rules, as for the seeds.
+    """
+    by_id = {d.id: d for d in docs}
+    extra = [lab for lab in labels if lab not in DEFAULT_LABELS]
+    out = []
+    for a in sorted(annotations.values(), key=lambda a: a.line):
+        d = by_id.get(a.id)
+        if d is None:
+            raise AnnotationError(
+                f"{path}:{a.line}: id {a.id!r} is not among the readable pool documents (reserved outlet, gold-dev "
+                "document, duplicate or too short?); remove the line or fix the id"
+            )
+        if not _key(d.text).startswith(a.key):
+            raise AnnotationError(f"{path}:{a.line}: the text of {a.id!r} changed since it was annotated (key {a.key})")
+        topics = [t for t in a.topics if t in labels] + [t for t in labeler.label(d.text).labels if t in extra]
+        out.append({"id": d.id, "text": d.text, "topics": topics, "source": f"hand:{d.source}"})
+    return out, {r["id"] for r in out}
+
+
 def read_seeds(path: Path, labels: tuple[str, ...] = DEFAULT_LABELS, labeler: WeakLabeler | None = None) -> list[dict]:
     """The project's seed corpus; labels outside the default four are filled in by ``labeler`` (weak rules)."""
     if not path.is_file():
@@ -327,6 +397,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--hard-share", type=float, default=0.4, help="share of negatives that are hard negatives")
     p.add_argument("--holdout", type=float, default=0.1, help="share kept as a silver holdout")
     p.add_argument("--seed", type=int, default=13)
+    p.add_argument("--annotations", type=Path, default=DEFAULT_ANNOTATIONS,
+                   help="hand labels of pool documents (ids + labels, no text), added to the train set with their "
+                        "labels in place of the rules' (default training/annotations/pool-topics.jsonl)")
+    p.add_argument("--no-annotations", dest="annotations", action="store_const", const=None,
+                   help="rule silver + seeds only")
     p.add_argument("--dump", type=Path, default=None, help="also write every labelled candidate here (review)")
     st = p.add_argument_group("self-training (off by default; see the module docstring)")
     st.add_argument("--self-train", action="store_true",
@@ -358,13 +433,22 @@ def main(argv: list[str] | None = None) -> int:
              "evidence": w.evidence, "negatives": w.negatives, "text": d.text}
             for d, w in zip(docs, weak) if w.labels or w.abstain or w.evidence or w.negatives
         ])
+    hand: list[dict] = []
+    if args.annotations is not None and args.annotations.is_file():
+        hand, hand_ids = annotated_records(docs, read_annotations(args.annotations), args.annotations, labels, labeler)
+        keep = [i for i, d in enumerate(docs) if d.id not in hand_ids]
+        docs, weak = [docs[i] for i in keep], [weak[i] for i in keep]
+        print(f"hand-annotated pool documents: {len(hand)} from {args.annotations}, per label "
+              f"{dict(sorted(Counter(t for r in hand for t in r['topics']).items()))}")
+    elif args.annotations is not None and args.annotations != DEFAULT_ANNOTATIONS:
+        raise AnnotationError(f"--annotations {args.annotations}: file not found")
     rng = random.Random(args.seed)
     picked = select(docs, weak, labels, args.cap, args.neg_ratio, args.hard_share, rng)
     records = [{"id": d.id, "text": d.text, "topics": list(lab), "source": d.source} for d, lab, _ in picked]
     n_hold = int(len(records) * args.holdout)
     holdout, train = records[:n_hold], records[n_hold:]
     seeds = read_seeds(args.seeds, labels, labeler)
-    train += seeds
+    train += seeds + hand
     train_path, holdout_path = output_paths(args.out)
     write_jsonl(train_path, train)
     write_jsonl(holdout_path, holdout)
@@ -373,7 +457,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"candidates: positive for a label {sum(1 for w in weak if w.labels)}, abstained "
           f"{sum(1 for w in weak if w.abstain)}")
     print("all candidates per label:", {lab: sum(1 for w in weak if lab in w.labels) for lab in labels})
-    print(f"selected {len(picked)}: {dict(kinds)}; seeds appended: {len(seeds)}")
+    print(f"selected {len(picked)}: {dict(kinds)}; seeds appended: {len(seeds)}; hand-annotated appended: {len(hand)}")
     for name, recs in (("train", train), ("holdout", holdout)):
         per_label = Counter(t for r in recs for t in r["topics"])
         print(f"{name}: {len(recs)} docs, no label {sum(1 for r in recs if not r['topics'])}, "
