@@ -81,7 +81,6 @@ class TrainConfig:
     group_by_length: bool = field(default=True, metadata={"help": "batch windows of similar length (less padding)"})
     pooling: Pooling = field(default=Pooling.MAX, metadata={"help": "topics: pool window scores by max or mean"})
     pos_weight: str | None = field(default=None, metadata={"help": "topics: 'auto' = per-label neg/pos BCE weight (capped at 10)"})
-    pooler_init: str = field(default="identity", metadata={"help": "topics: a pooler the checkpoint lacks starts as 'identity' or 'random'"})
     label_smoothing: float = field(default=0.0, metadata={"help": "ner: label smoothing of the token loss"})
     normalization: NormalizationConfig = field(default_factory=NormalizationConfig, metadata={"help": "see NormalizationConfig"})
     dataloader_workers: int = field(default=0, metadata={"help": "torch DataLoader workers"})
@@ -112,7 +111,6 @@ class TrainConfig:
             (self.early_stopping_patience is None or self.early_stopping_patience > 0, "early_stopping_patience must be > 0"),
             (self.evaluations_per_epoch >= 1, "evaluations_per_epoch must be >= 1"),
             (self.pos_weight in (None, "none", "auto"), "pos_weight is 'auto' or null"),
-            (self.pooler_init in ("identity", "random"), "pooler_init is 'identity' or 'random'"),
             (0 <= self.label_smoothing < 1, "label_smoothing must be in [0, 1)"),
         ]
         for ok, message in checks:

@@ -198,27 +198,7 @@ def _new_model(cfg: TrainConfig, labels: list[str], tags: list[str] | None):
     # parameters the checkpoint did not have (the classifier; the pooler of an encoder pretrained without one)
     # get the head learning rate; a pretrained pooler (AraBERT has one) keeps the encoder's
     new_params = {n for n, _ in model.named_parameters() if n in missing or n.startswith("classifier")}
-    if cfg.pooler_init == "identity":
-        _identity_pooler(model, missing)
     return model, new_params
-
-
-def _identity_pooler(model, missing: set[str]) -> None:
-    """A pooler the checkpoint lacks (MLM-only encoders) starts as tanh(identity): [CLS] passes through unchanged.
-
-    A randomly initialised dense layer in front of the classifier scrambles the pretrained [CLS] vector; on the
-    topic recipe the identity start scored higher on dev (see training/README.md). A pretrained pooler is kept.
-    """
-    import torch
-
-    for name, param in model.named_parameters():
-        if name not in missing or ".pooler.dense." not in f".{name}":
-            continue
-        with torch.no_grad():
-            if name.endswith("weight") and param.dim() == 2 and param.shape[0] == param.shape[1]:
-                param.copy_(torch.eye(param.shape[0], dtype=param.dtype))
-            elif name.endswith("bias"):
-                param.zero_()
 
 
 # ------------------------------------------------------------------------------------------------ training

@@ -36,8 +36,7 @@ def test_config_numbers_written_without_a_dot(tmp_path):
 
 
 @pytest.mark.parametrize("bad", [{"learning_rate": 0}, {"task": "pos"}, {"stride": 200, "max_length": 128},
-                                 {"normalization": {"lowercase": True}}, {"pos_weight": "always"},
-                                 {"pooler_init": "zeros"}])
+                                 {"normalization": {"lowercase": True}}, {"pos_weight": "always"}])
 def test_config_rejects_bad_values(bad):
     with pytest.raises(ConfigError):
         TrainConfig.from_dict({"output_dir": "x", "train": "a", **bad})

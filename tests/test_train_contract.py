@@ -189,16 +189,11 @@ def test_head_learning_rate_goes_to_parameters_the_checkpoint_lacks(tiny_encoder
     cfg = TrainConfig(output_dir=str(tmp_path / "out"), train=["x.jsonl"], task="topics", model=str(tiny_encoder))
     model, new = _new_model(cfg, ["a", "b"], None)
     assert new == {"classifier.weight", "classifier.bias", "bert.pooler.dense.weight", "bert.pooler.dense.bias"}
-    pooler = model.bert.pooler.dense  # the missing pooler starts as identity (pooler_init default)
-    assert torch.equal(pooler.weight, torch.eye(pooler.weight.shape[0])) and not pooler.bias.any()
-    cfg.pooler_init = "random"
-    model, _ = _new_model(cfg, ["a", "b"], None)
-    assert not torch.equal(model.bert.pooler.dense.weight, torch.eye(model.bert.pooler.dense.weight.shape[0]))
 
     with_pooler = copy_model(tiny_encoder, tmp_path / "with-pooler")
     pretrained = BertForPreTraining.from_pretrained(with_pooler)  # NSP-style checkpoint: has a pooler
     pretrained.save_pretrained(with_pooler)
-    cfg.model, cfg.pooler_init = str(with_pooler), "identity"
+    cfg.model = str(with_pooler)
     model, new = _new_model(cfg, ["a", "b"], None)
     assert new == {"classifier.weight", "classifier.bias"}
-    assert torch.equal(model.bert.pooler.dense.weight, pretrained.bert.pooler.dense.weight)  # kept, not reset
+    assert torch.equal(model.bert.pooler.dense.weight, pretrained.bert.pooler.dense.weight)  # loaded, not re-initialised
