@@ -196,7 +196,7 @@ def _new_model(cfg: TrainConfig, labels: list[str], tags: list[str] | None):
     missing: set[str] = set()
     model = load_model(cfg.model, cfg.task.value, labels, tags, missing=missing)
     # parameters the checkpoint did not have (the classifier; the pooler of an encoder pretrained without one)
-    # get the head learning rate; a pretrained pooler (AraBERT has one) keeps the encoder's
+    # get the head learning rate; a pooler pretrained with next-sentence prediction keeps the encoder's
     new_params = {n for n, _ in model.named_parameters() if n in missing or n.startswith("classifier")}
     return model, new_params
 
