@@ -10,7 +10,7 @@ import csv
 import json
 import logging
 import re
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -131,10 +131,9 @@ def _conll_doc(tokens: list[str], tags: list[str], source: str, index: int) -> t
 
 
 # ---------------------------------------------------------------------------------------------- JSONL
-def read_jsonl(path: str | Path, cfg: NormalizationConfig | None = None) -> list[Document]:
-    """JSONL records ``{"text", "entities": [{"start","end","label"}], "topics": [...], "id"?}``."""
+def iter_jsonl(path: str | Path, error: type[Exception] = DataError) -> Iterator[tuple[str, int, Any]]:
+    """``(where, line number, record)`` for each non-blank line; a bad line raises ``error`` naming ``file:line``."""
     path = Path(path)
-    docs: list[Document] = []
     with path.open(encoding="utf-8") as fh:
         for lineno, raw in enumerate(fh, 1):
             if not raw.strip():
@@ -143,8 +142,13 @@ def read_jsonl(path: str | Path, cfg: NormalizationConfig | None = None) -> list
             try:
                 record = json.loads(raw)
             except json.JSONDecodeError as err:
-                raise DataError(f"{where}: not valid JSON ({err.msg} at column {err.colno})") from None
-            docs.append(document_from_record(record, where, cfg))
+                raise error(f"{where}: not valid JSON ({err.msg} at column {err.colno})") from None
+            yield where, lineno, record
+
+
+def read_jsonl(path: str | Path, cfg: NormalizationConfig | None = None) -> list[Document]:
+    """JSONL records ``{"text", "entities": [{"start","end","label"}], "topics": [...], "id"?}``."""
+    docs = [document_from_record(record, where, cfg) for where, _, record in iter_jsonl(path)]
     if not docs:
         raise DataError(f"{path}: no records found; expected one JSON object per line")
     return docs

@@ -74,6 +74,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:  # allow `python training/build_topic_silver.py` from a checkout
     sys.path.insert(0, str(ROOT))
 
+from tagger.io import iter_jsonl  # noqa: E402
 from tagger.weak import DEFAULT_LABELS, WeakLabel, WeakLabeler, normalize_for_match  # noqa: E402
 
 DEFAULT_SHARED = ROOT.parent / "shared"
@@ -243,14 +244,7 @@ def read_annotations(path: Path) -> dict[str, PoolAnnotation]:
     Labels must be among the four of the guidelines (the documents were read for those four only).
     """
     out: dict[str, PoolAnnotation] = {}
-    for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
-        if not line.strip():
-            continue
-        where = f"{path}:{n}"
-        try:
-            rec = json.loads(line)
-        except json.JSONDecodeError as err:
-            raise AnnotationError(f"{where}: not valid JSON ({err.msg}); one JSON object per line") from None
+    for where, n, rec in iter_jsonl(path, AnnotationError):
         if not isinstance(rec, dict) or not isinstance(rec.get("id"), str) or not isinstance(rec.get("key"), str):
             raise AnnotationError(f'{where}: expected {{"id": str, "key": str, "topics": [...], "note": str}}')
         topics = rec.get("topics")
