@@ -6,11 +6,16 @@ Rows printed (micro-F1, macro-F1, per-label F1, sklearn metrics):
 * ``tfidf@0.5``        TF-IDF char n-grams + LR trained on the SILVER train set, thresholds 0.5;
 * ``tfidf@dev-tuned``  the same scores with per-label thresholds tuned ON DEV (optimistic: tuned on the data
                        it is scored on);
-* ``model``            a model dir trained by ``tagger train`` (``--model DIR``), with its saved thresholds, and
-                       ``model@dev-tuned`` with thresholds re-tuned on dev (optimistic as above).
+* ``model``            a model dir trained by ``tagger train`` (``--model DIR [DIR ...]``, e.g. one per seed),
+                       with its saved thresholds, and ``model@dev-tuned`` with thresholds re-tuned on dev
+                       (optimistic as above);
+* ``...@dev-crossfit`` TF-IDF and each model with thresholds tuned by K-fold cross-fitting on dev: every
+                       document is scored with thresholds tuned on the other folds, so no document is
+                       thresholded with its own label. The honest estimate of what tuned thresholds give on
+                       new documents (the model's checkpoint was still selected on dev).
 
 The dev set is never used for training. Build the silver set first: ``python training/build_topic_silver.py``.
-Usage: ``python benchmarks/topics_dev.py [--silver data/silver/topics-train.jsonl] [--model runs/topics]``
+Usage: ``python benchmarks/topics_dev.py [--silver data/silver/topics-train.jsonl] [--model runs/topics ...]``
 """
 
 from __future__ import annotations
@@ -46,16 +51,25 @@ def read_jsonl(path: Path, what: str, hint: str) -> list[dict]:
 
 
 def tune(gold: np.ndarray, scores: np.ndarray) -> np.ndarray:
-    """Per-label threshold maximising F1 (midpoint between neighbouring scores)."""
-    from sklearn.metrics import f1_score
+    """Per-label F1-maximising thresholds: the library's own tuning (``tagger.decode.tune_thresholds``), the one
+    ``tagger train`` applies to the model; a label without positives keeps 0.5."""
+    from tagger.decode import tune_thresholds
 
-    out = np.full(scores.shape[1], 0.5)
-    for j in range(scores.shape[1]):
-        cands = np.unique(scores[:, j])
-        mids = np.concatenate([(cands[:-1] + cands[1:]) / 2, [0.5]])
-        f1s = [f1_score(gold[:, j], scores[:, j] >= t, zero_division=0) for t in mids]
-        out[j] = mids[int(np.argmax(f1s))]
-    return out
+    names = [str(j) for j in range(scores.shape[1])]
+    found = tune_thresholds([{str(j) for j in np.flatnonzero(g)} for g in gold], scores, names)
+    return np.array([found[n] for n in names])
+
+
+def crossfit(gold: np.ndarray, scores: np.ndarray, folds: int = 5, seed: int = 0) -> np.ndarray:
+    """Predictions where each document's thresholds were tuned on the other ``folds - 1`` folds only."""
+    if folds < 2 or folds > len(gold):
+        raise ValueError(f"folds must be in [2, {len(gold)}], got {folds}")
+    order = np.random.default_rng(seed).permutation(len(gold))
+    pred = np.zeros_like(gold, dtype=bool)
+    for part in np.array_split(order, folds):
+        rest = np.setdiff1d(order, part)
+        pred[part] = scores[part] >= tune(gold[rest], scores[rest])
+    return pred
 
 
 def row(name: str, gold: np.ndarray, pred: np.ndarray, labels: Sequence[str]) -> dict:
@@ -68,6 +82,13 @@ def row(name: str, gold: np.ndarray, pred: np.ndarray, labels: Sequence[str]) ->
         "macro_f1": float(f1_score(gold, pred, average="macro", zero_division=0)),
         **{lab: float(per[j]) for j, lab in enumerate(labels)},
     }
+
+
+def mean_row(name: str, found: list[dict], labels: Sequence[str]) -> dict:
+    keys = ["micro_f1", "macro_f1", *labels]
+    sd = float(np.std([r["micro_f1"] for r in found]))
+    return {"name": f"{name} (micro sd {sd:.3f})", **{k: float(np.mean([r[k] for r in found])) for k in keys},
+            "std_micro_f1": sd}
 
 
 def print_table(rows: list[dict], labels: Sequence[str]) -> None:
@@ -83,7 +104,9 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--dev", type=Path, default=DEFAULT_DEV)
     p.add_argument("--silver", type=Path, default=DEFAULT_SILVER)
-    p.add_argument("--model", type=Path, default=None, help="a topic model dir saved by tagger train")
+    p.add_argument("--model", type=Path, nargs="+", default=None,
+                   help="topic model dir(s) saved by tagger train (several: e.g. one per seed; a mean row is added)")
+    p.add_argument("--folds", type=int, default=5, help="folds for the cross-fitted threshold rows")
     p.add_argument("--labels", nargs="+", default=list(DEFAULT_LABELS))
     p.add_argument("--json", type=Path, default=None, help="also write the rows as JSON here")
     args = p.parse_args(argv)
@@ -108,6 +131,7 @@ def main(argv: list[str] | None = None) -> int:
     rows.append(row("tfidf@0.5", gold, scores >= 0.5, labels))
     thr = tune(gold, scores)
     rows.append(row("tfidf@dev-tuned", gold, scores >= thr, labels))
+    rows.append(row("tfidf@dev-crossfit", gold, crossfit(gold, scores, args.folds), labels))
     print("tfidf dev-tuned thresholds: " + ", ".join(f"{lab} {t:.3f}" for lab, t in zip(labels, thr)))
 
     if args.model is None:
@@ -115,12 +139,20 @@ def main(argv: list[str] | None = None) -> int:
     else:
         from tagger.predict import Tagger
 
-        tagger = Tagger.from_pretrained(str(args.model))
-        order = [list(tagger.topic_labels).index(lab) for lab in labels]
-        mscores = np.asarray(tagger.topic_scores(texts))[:, order]
-        saved = np.array([tagger.thresholds.get(lab, 0.5) for lab in labels])
-        rows.append(row("model", gold, mscores >= saved, labels))
-        rows.append(row("model@dev-tuned", gold, mscores >= tune(gold, mscores), labels))
+        runs: dict[str, list[dict]] = {"model": [], "model@dev-tuned": [], "model@dev-crossfit": []}
+        for path in args.model:
+            tagger = Tagger.from_pretrained(str(path))
+            order = [list(tagger.topic_labels).index(lab) for lab in labels]
+            mscores = np.asarray(tagger.topic_scores(texts))[:, order]
+            saved = np.array([tagger.thresholds.get(lab, 0.5) for lab in labels])
+            tag = "" if len(args.model) == 1 else f" [{path.name}]"
+            for kind, pred in (("model", mscores >= saved), ("model@dev-tuned", mscores >= tune(gold, mscores)),
+                               ("model@dev-crossfit", crossfit(gold, mscores, args.folds))):
+                runs[kind].append(row(kind + tag, gold, pred, labels))
+        for kind, found in runs.items():
+            rows.extend(found)
+            if len(found) > 1:
+                rows.append(mean_row(f"{kind} mean of {len(found)}", found, labels))
 
     print_table(rows, labels)
     if args.json is not None:
