@@ -56,3 +56,12 @@ def test_mean_row_averages_runs(bench):
     r = bench.mean_row("model mean of 2", found, labels)
     assert r["micro_f1"] == pytest.approx(0.85) and r["a"] == pytest.approx(0.85)
     assert r["std_micro_f1"] == pytest.approx(0.05)
+
+
+def test_crossfit_row_averages_fold_assignments(bench):
+    rng = np.random.default_rng(2)
+    gold = rng.integers(0, 2, size=(40, 1))
+    scores = np.clip(gold + rng.normal(0, 0.4, gold.shape), 0, 1)
+    r = bench.crossfit_row("x", gold, scores, ["a"], folds=4, repeats=3)
+    singles = [bench.row("x", gold, bench.crossfit(gold, scores, 4, seed), ["a"])["micro_f1"] for seed in range(3)]
+    assert r["name"] == "x" and r["micro_f1"] == pytest.approx(np.mean(singles))
