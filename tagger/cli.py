@@ -11,7 +11,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from tagger.config import ConfigError
-from tagger.io import DataError
+from tagger.io import DataError, iter_jsonl_lines
 from tagger.model import ModelLoadError
 from tagger.report_data import EvalError
 
@@ -94,26 +94,24 @@ def _read_inputs(files: list[str], skip: int) -> Iterator[tuple[int, str]]:
     for name in files:
         fh = sys.stdin if name == "-" else open(name, encoding="utf-8")  # noqa: SIM115
         try:
-            for lineno, line in enumerate(fh, 1):
-                line = line.rstrip("\n")
-                if name.endswith(".jsonl"):
-                    if not line.strip():
-                        continue
-                    try:
-                        record = json.loads(line)
-                    except json.JSONDecodeError as err:
-                        raise DataError(f"{name}:{lineno}: not valid JSON ({err.msg})") from None
-                    text = record.get("text") if isinstance(record, dict) else None
-                    if not isinstance(text, str):
-                        raise DataError(f"{name}:{lineno}: record has no string \"text\"")
-                else:
-                    text = line
+            if name.endswith(".jsonl"):
+                texts = (_record_text(record, where) for where, _, record in iter_jsonl_lines(fh, name))
+            else:
+                texts = (line.rstrip("\n") for line in fh)
+            for text in texts:
                 n += 1
                 if n > skip:
                     yield n, text
         finally:
             if fh is not sys.stdin:
                 fh.close()
+
+
+def _record_text(record, where: str) -> str:
+    text = record.get("text") if isinstance(record, dict) else None
+    if not isinstance(text, str):
+        raise DataError(f"{where}: record has no string \"text\"")
+    return text
 
 
 def _complete_lines(path: Path) -> int:

@@ -135,15 +135,20 @@ def iter_jsonl(path: str | Path, error: type[Exception] = DataError) -> Iterator
     """``(where, line number, record)`` for each non-blank line; a bad line raises ``error`` naming ``file:line``."""
     path = Path(path)
     with path.open(encoding="utf-8") as fh:
-        for lineno, raw in enumerate(fh, 1):
-            if not raw.strip():
-                continue
-            where = f"{path}:{lineno}"
-            try:
-                record = json.loads(raw)
-            except json.JSONDecodeError as err:
-                raise error(f"{where}: not valid JSON ({err.msg} at column {err.colno})") from None
-            yield where, lineno, record
+        yield from iter_jsonl_lines(fh, str(path), error)
+
+
+def iter_jsonl_lines(lines: Iterable[str], name: str, error: type[Exception] = DataError) -> Iterator[tuple[str, int, Any]]:
+    """:func:`iter_jsonl` over lines already open (a file object, stdin), named ``name`` in errors."""
+    for lineno, raw in enumerate(lines, 1):
+        if not raw.strip():
+            continue
+        where = f"{name}:{lineno}"
+        try:
+            record = json.loads(raw)
+        except json.JSONDecodeError as err:
+            raise error(f"{where}: not valid JSON ({err.msg} at column {err.colno})") from None
+        yield where, lineno, record
 
 
 def read_jsonl(path: str | Path, cfg: NormalizationConfig | None = None) -> list[Document]:
