@@ -108,3 +108,12 @@ def test_cli_predict_stream_bad_jsonl_names_the_line(trained_ner, tmp_path, caps
     bad.write_text('{"text": "نص"}\n{"txt": 1}\n', encoding="utf-8")
     assert main(["predict", str(trained_ner), str(bad), "-o", str(tmp_path / "o.jsonl")]) == 2
     assert "bad.jsonl:2" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(("line", "message"), [("{not json", "not valid JSON"), ('{"id": 3}', 'no string "text"')])
+def test_cli_predict_bad_jsonl_line_names_file_and_line(trained_ner, tmp_path, capsys, line, message):
+    jsonl = tmp_path / "in.jsonl"
+    jsonl.write_text(json.dumps({"text": LINES[1]}, ensure_ascii=False) + "\n\n" + line + "\n", encoding="utf-8")
+    assert main(["predict", str(trained_ner), str(jsonl), "-o", str(tmp_path / "out.jsonl")]) != 0
+    err = capsys.readouterr().err
+    assert f"{jsonl}:3:" in err and message in err
