@@ -64,7 +64,10 @@ class TfidfTopicBaseline:
     def scores(self, texts: Sequence[str]) -> np.ndarray:
         if self._vectorizer is None or self._clf is None:
             raise BaselineNotFittedError("TfidfTopicBaseline.scores called before fit(texts, label_sets, labels)")
-        return np.asarray(self._clf.predict_proba(self._vectorizer.transform(texts)), dtype=float)
+        proba = np.asarray(self._clf.predict_proba(self._vectorizer.transform(texts)), dtype=float)
+        if len(self.labels) == 1 and proba.shape[1] == 2:  # one label: sklearn fits a binary task, (P(0), P(1))
+            proba = proba[:, 1:]
+        return proba
 
 
 @dataclass
