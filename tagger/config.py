@@ -81,7 +81,7 @@ class TrainConfig:
     group_by_length: bool = field(default=True, metadata={"help": "batch windows of similar length (less padding)"})
     pooling: Pooling = field(default=Pooling.MAX, metadata={"help": "topics: pool window scores by max or mean"})
     pos_weight: str | None = field(default=None, metadata={"help": "topics: 'auto' = per-label neg/pos BCE weight (capped at 10)"})
-    label_smoothing: float = field(default=0.0, metadata={"help": "ner: label smoothing of the token loss"})
+    label_smoothing: float = field(default=0.0, metadata={"help": "label smoothing: ner token loss; topics BCE targets 0/1 -> eps/2, 1-eps/2"})
     normalization: NormalizationConfig = field(default_factory=NormalizationConfig, metadata={"help": "see NormalizationConfig"})
     dataloader_workers: int = field(default=0, metadata={"help": "torch DataLoader workers"})
     save_checkpoints: bool = field(default=False, metadata={"help": "keep Trainer checkpoints next to output_dir"})

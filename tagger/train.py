@@ -268,7 +268,7 @@ def train(config: TrainConfig | str | Path | dict, overrides: list[str] | None =
         **_sampling_args(TrainingArguments, cfg.group_by_length),
         dataloader_num_workers=cfg.dataloader_workers,
         remove_unused_columns=False,
-        label_smoothing_factor=cfg.label_smoothing if cfg.task is Task.NER else 0.0,
+        label_smoothing_factor=cfg.label_smoothing if cfg.task is Task.NER else 0.0,  # topics: smoothed in compute_loss
         disable_tqdm=False,
         dataloader_pin_memory=torch.cuda.is_available(),
         use_cpu=not torch.cuda.is_available(),
@@ -309,6 +309,12 @@ def train(config: TrainConfig | str | Path | dict, overrides: list[str] | None =
         if not cfg.save_checkpoints:
             shutil.rmtree(work, ignore_errors=True)
     return TrainResult(out.resolve(), metrics)
+
+
+def smooth_multilabel_targets(targets, eps: float):
+    """Label smoothing for independent sigmoid labels: 1 -> 1 - eps/2 and 0 -> eps/2 (each label is a two-class
+    problem, so eps is spread over its two outcomes as in cross-entropy label smoothing). ``eps = 0`` is a no-op."""
+    return targets if eps == 0 else targets * (1.0 - eps) + eps / 2.0
 
 
 def _sampling_args(cls, group_by_length: bool) -> dict[str, Any]:
@@ -387,5 +393,6 @@ class _TaggerTrainer(Trainer):
         labels = inputs.pop("labels")
         outputs = model(**inputs)
         weight = self.pos_weight.to(outputs.logits.device) if self.pos_weight is not None else None
-        loss = torch.nn.functional.binary_cross_entropy_with_logits(outputs.logits, labels.to(outputs.logits.dtype), pos_weight=weight)
+        targets = smooth_multilabel_targets(labels.to(outputs.logits.dtype), self.tcfg.label_smoothing)
+        loss = torch.nn.functional.binary_cross_entropy_with_logits(outputs.logits, targets, pos_weight=weight)
         return (loss, outputs) if return_outputs else loss

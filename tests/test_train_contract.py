@@ -197,3 +197,26 @@ def test_head_learning_rate_goes_to_parameters_the_checkpoint_lacks(tiny_encoder
     model, new = _new_model(cfg, ["a", "b"], None)
     assert new == {"classifier.weight", "classifier.bias"}
     assert torch.equal(model.bert.pooler.dense.weight, pretrained.bert.pooler.dense.weight)  # loaded, not re-initialised
+
+
+def test_topics_label_smoothing_moves_bce_targets_off_zero_and_one():
+    """`label_smoothing` is honoured by the topic loss: targets 0/1 become eps/2 and 1-eps/2; 0 keeps plain BCE."""
+    from types import SimpleNamespace
+
+    import torch
+
+    from tagger.config import Task
+    from tagger.train import _TaggerTrainer, smooth_multilabel_targets
+
+    y = torch.tensor([[1.0, 0.0], [0.0, 1.0]])
+    assert torch.equal(smooth_multilabel_targets(y, 0.0), y)
+    assert torch.allclose(smooth_multilabel_targets(y, 0.1), torch.tensor([[0.95, 0.05], [0.05, 0.95]]))
+
+    logits = torch.tensor([[4.0, -3.0], [-2.0, 5.0]])
+    model = lambda **_: SimpleNamespace(logits=logits)  # noqa: E731 - stands in for a sequence-classification model
+    bce = torch.nn.functional.binary_cross_entropy_with_logits
+    for eps, target in [(0.0, y), (0.2, y * 0.8 + 0.1)]:
+        trainer = SimpleNamespace(tcfg=SimpleNamespace(task=Task.TOPICS, label_smoothing=eps), pos_weight=None)
+        loss = _TaggerTrainer.compute_loss(trainer, model, {"input_ids": None, "labels": y.clone()})
+        assert torch.allclose(loss, bce(logits, target))
+    assert not torch.allclose(bce(logits, y), bce(logits, y * 0.8 + 0.1))
