@@ -65,3 +65,15 @@ def test_crossfit_row_averages_fold_assignments(bench):
     r = bench.crossfit_row("x", gold, scores, ["a"], folds=4, repeats=3)
     singles = [bench.row("x", gold, bench.crossfit(gold, scores, 4, seed), ["a"])["micro_f1"] for seed in range(3)]
     assert r["name"] == "x" and r["micro_f1"] == pytest.approx(np.mean(singles))
+
+
+def test_dev_cv_scores_are_out_of_fold(bench):
+    """Each document is scored by a TF-IDF model trained on the other folds; a single label works (one column)."""
+    texts = [f"أخبار الفضاء والأقمار الصناعية رقم {i}" for i in range(10)] + [f"مباراة كرة القدم رقم {i}" for i in range(10)]
+    topics = [["space"]] * 10 + [[]] * 10
+    scores = bench.dev_cv_scores(texts, topics, ["space"], folds=5, seed=0)
+    assert scores.shape == (20, 1)
+    assert ((scores[:, 0] >= 0.5) == np.array([True] * 10 + [False] * 10)).all()
+    # out-of-fold: a document whose label contradicts its twins is not recalled from its own label
+    flipped = [["space"] if i == 19 else t for i, t in enumerate(topics)]
+    assert bench.dev_cv_scores(texts, flipped, ["space"], folds=5, seed=0)[19, 0] < 0.5
