@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from tagger.errors import TaggerError
 from tagger.weak import DEFAULT_LABELS, WeakLabeler
 
 
@@ -18,7 +19,7 @@ class BaselineNotFittedError(RuntimeError):
     """``scores`` was called before ``fit``."""
 
 
-class BaselineDataError(ValueError):
+class BaselineDataError(TaggerError, ValueError):
     """Training data cannot fit the baseline (e.g. a label with no positive example)."""
 
 

@@ -12,13 +12,15 @@ import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from tagger.errors import TaggerError
+
 _PROCLITIC_RE = re.compile(r"^(?P<conj>[وف])?(?P<prep>[بكل])?(?P<det>ال)?(?=\w{2,})")
 _LAM_LAM_RE = re.compile(r"^(?P<conj>[وف])?لل(?=\w{2,})")  # li + al -> لل
 _ENCLITIC_RE = re.compile(r"(?<=\w{2})(?:هما|كما|هم|هن|كم|كن|نا|ها|ه|ك|ي)$")
 _LATIN_RE = re.compile(r"[A-Za-z]")
 
 
-class CrfError(RuntimeError):
+class CrfError(TaggerError, RuntimeError):
     """The CRF baseline was used before ``fit`` or with mismatched inputs."""
 
 

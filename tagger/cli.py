@@ -10,10 +10,8 @@ import sys
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
-from tagger.config import ConfigError
-from tagger.io import DataError, iter_jsonl_lines
-from tagger.model import ModelLoadError
-from tagger.report_data import EvalError
+from tagger.errors import ConfigError, DataError, TaggerError
+from tagger.io import iter_jsonl_lines
 
 log = logging.getLogger("tagger")
 
@@ -74,7 +72,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     try:
         return _COMMANDS[args.command](args)
-    except (ConfigError, DataError, EvalError, ModelLoadError, TypeError) as err:
+    except TaggerError as err:
         print(f"tagger {args.command}: error: {err}", file=sys.stderr)
         return 2
 

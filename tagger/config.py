@@ -10,11 +10,9 @@ from typing import Any, get_type_hints
 
 import yaml
 
+from tagger.errors import ConfigError
+
 DEFAULT_MODEL = "aubmindlab/bert-base-arabertv02"
-
-
-class ConfigError(ValueError):
-    """A configuration value or key is invalid; the message says which and what is allowed."""
 
 
 class Task(str, Enum):

@@ -12,6 +12,7 @@ import statistics
 from collections import Counter
 from pathlib import Path
 
+from tagger.errors import TaggerError
 from tagger.io import validate_document
 from tagger.markup import check_spans, read_markup
 from tagger.schema import DEFAULT_TOPICS, ENTITY_LABELS, Document
@@ -42,7 +43,7 @@ LENGTH_BINS: tuple[tuple[int, int | None], ...] = (
 )
 
 
-class CorpusError(ValueError):
+class CorpusError(TaggerError, ValueError):
     """The seed corpus sources are invalid; the message lists every problem as ``path:line: ...``."""
 
 

@@ -24,6 +24,7 @@ from typing import Any
 
 import numpy as np
 
+from tagger.errors import TaggerError
 from tagger.model import ModelLoadError, load_tokenizer, new_staging_dir, read_block, swap_into_place
 from tagger.predict import CPU_BATCH_TOKENS, GPU_BATCH_TOKENS, Head, Tagger, load_head
 from tagger.schema import Document
@@ -50,7 +51,7 @@ PARITY_TEXTS = [
 ]
 
 
-class ExportError(RuntimeError):
+class ExportError(TaggerError, RuntimeError):
     """The ONNX export, optimisation or quantisation failed; the message names the step and the model."""
 
 

@@ -16,6 +16,7 @@ from typing import Any
 
 from tagger.config import NormalizationConfig
 from tagger.decode import tag_spans
+from tagger.errors import DataError
 from tagger.markup import is_proclitic_prefix, starts_with_clitic
 from tagger.schema import ENTITY_LABELS, Document, Span
 from tagger.text import pretokenize
@@ -23,10 +24,6 @@ from tagger.text import pretokenize
 logger = logging.getLogger(__name__)
 
 _TAG_RE = re.compile(r"^(O|([BIES])-(\S+))$")
-
-
-class DataError(ValueError):
-    """Input data is malformed; the message names ``file:line`` and the problem."""
 
 
 def read_documents(path: str | Path, cfg: NormalizationConfig | None = None) -> list[Document]:

@@ -18,6 +18,7 @@ import re
 import unicodedata
 from pathlib import Path
 
+from tagger.errors import TaggerError
 from tagger.schema import DEFAULT_TOPICS, ENTITY_LABELS, Document, Span
 
 __all__ = ["MarkupError", "check_spans", "is_proclitic_prefix", "parse_markup", "read_markup", "starts_with_clitic"]
@@ -41,7 +42,7 @@ EDGE_PUNCTUATION = frozenset(".,;:!?،؛؟\"'«»“”‘’()[]{}-–—…/")
 _PROCLITICS_RE = re.compile(r"^[وف]?[بلك]?\u0640*$")
 
 
-class MarkupError(ValueError):
+class MarkupError(TaggerError, ValueError):
     """A seed markup file (or string) is malformed; the message names ``source:line`` and the fix."""
 
     def __init__(self, source: str, line: int, problem: str) -> None:

@@ -30,6 +30,8 @@ from sklearn.metrics import (
     roc_auc_score,
 )
 
+from tagger.errors import TaggerError
+
 __all__ = [
     "MetricsError",
     "binarize",
@@ -47,7 +49,7 @@ __all__ = [
 EntityKey = tuple[int, str, int, int]  # (sequence index, type, start token, end token exclusive)
 
 
-class MetricsError(ValueError):
+class MetricsError(TaggerError, ValueError):
     """Inputs to a metric do not line up (lengths, shapes, unknown labels)."""
 
 

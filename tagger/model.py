@@ -19,18 +19,11 @@ from pathlib import Path
 from typing import Any
 
 from tagger.config import NormalizationConfig
+from tagger.errors import HubUnavailableError, ModelLoadError
 
 logger = logging.getLogger(__name__)
 
 LOCAL_ENCODER_HINT = "../shared/models/arabic-mini-bert"
-
-
-class ModelLoadError(OSError):
-    """A model or tokenizer could not be loaded; the message says what to do."""
-
-
-class HubUnavailableError(ModelLoadError):
-    """A hub id was given but the Hugging Face hub cannot be reached (and the model is not cached)."""
 
 
 @dataclass

@@ -13,10 +13,6 @@ from tagger.config import NormalizationConfig
 from tagger.schema import Document
 
 
-class EvalError(ValueError):
-    """The evaluation cannot run as asked (nothing to evaluate, missing --train for --baselines, ...)."""
-
-
 @dataclass
 class EvalData:
     """Gold documents plus the words every system is scored on (CoNLL tokens, else pre-tokenised words)."""

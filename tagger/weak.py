@@ -33,6 +33,8 @@ import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
+from tagger.errors import TaggerError
+
 DEFAULT_LABELS: tuple[str, ...] = ("5G", "cybersecurity", "e-government", "space")
 DEFAULT = DEFAULT_LABELS
 LEAD_CHARS = 300  # the "lead" of a document: its title plus this many characters of the body
@@ -421,7 +423,7 @@ class _Hits:
     weak_patterns: set[int]
 
 
-class UnknownLabelError(KeyError):
+class UnknownLabelError(TaggerError, KeyError):
     """A label was requested that has no pattern set."""
 
 
