@@ -6,7 +6,7 @@ Systems (any subset via ``--systems``):
 * ``plain`` -- a re-implementation of transformers' ``run_ner`` recipe on the same encoder: words pre-split,
   first sub-token labelled, truncation at 256, ``Trainer`` with lr 5e-5, batch 16, 3 epochs, seed 42, no
   normalisation, argmax decoding.
-* ``ours``  -- ``tagger.train.train`` on ``--ours-config``, evaluated through ``tagger.predict.Tagger``.
+* ``ours``  -- ``tagger.trainer.train`` on ``--ours-config``, evaluated through ``tagger.predict.Tagger``.
 
 Every system is scored on ``anercorp/test.conll`` and ``aqmar/test.conll`` (out of domain) against the same
 word-level gold tags with seqeval in both modes: ``strict`` (IOB2 scheme, an I-X without B-X is no entity) and
@@ -378,7 +378,7 @@ def tagger_word_tags(model_dir: Path, tests: dict[str, list[Sentence]], test_fil
 def run_ours(train: list[Sentence], tests: dict[str, list[Sentence]], paths: Paths, workdir: Path,
              config: Path, train_file: Path | None, test_files: dict[str, Path], **_: object
              ) -> tuple[dict, dict]:
-    from tagger.train import train as tagger_train
+    from tagger.trainer import train as tagger_train
 
     overrides = ours_overrides(config, paths, train_file, workdir)
     start = time.perf_counter()

@@ -81,7 +81,7 @@ def _build_builtin(name: str, task: str, out: Path) -> None:
     from transformers import AutoModelForSequenceClassification, AutoModelForTokenClassification, BertConfig
 
     from tagger.model import TaggerBlock, load_tokenizer, save_model_dir
-    from tagger.train import ner_tags
+    from tagger.trainer import ner_tags
 
     encoder = SHARED / "models" / "arabic-mini-bert"
     if not encoder.is_dir():

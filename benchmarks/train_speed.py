@@ -6,7 +6,7 @@ Systems (same encoder, data, epochs, batch size, learning rate, seed):
   with ``max_length`` = our window size, random batches, ``default_data_collator``;
 * ``plain-dynamic`` -- transformers' ``run_ner`` default: dynamic padding (``DataCollatorForTokenClassification``),
   random batches;
-* ``ours``          -- ``tagger.train.train`` (length-grouped sampling, padding to the longest window of a batch).
+* ``ours``          -- ``tagger.trainer.train`` (length-grouped sampling, padding to the longest window of a batch).
 
 Systems run one after another in this process; on a machine shared with other programs use ``--threads 1``
 (several OpenMP threads competing with other processes for few cores slow small ops down many-fold).
@@ -58,7 +58,7 @@ def train_plain(encoder: Path, data, tags: list[str], args: argparse.Namespace, 
         default_data_collator,
     )
 
-    from tagger.train import _warmup_args  # warmup_ratio (4.x) / fractional warmup_steps (5.x)
+    from tagger.trainer import _warmup_args  # warmup_ratio (4.x) / fractional warmup_steps (5.x)
 
     tok = AutoTokenizer.from_pretrained(encoder)
     index = {t: i for i, t in enumerate(tags)}
@@ -117,7 +117,7 @@ def run(args: argparse.Namespace) -> list[dict]:
     from tagger.config import Task
     from tagger.io import read_conll
     from tagger.predict import Tagger
-    from tagger.train import evaluate_model, ner_tags, train
+    from tagger.trainer import evaluate_model, ner_tags, train
 
     splits = args.shared / "data" / "splits" / "anercorp"
     encoder = args.shared / "models" / "arabic-mini-bert"

@@ -15,7 +15,7 @@ def __getattr__(name: str):  # lazy: importing tagger must not import torch
 
         return Tagger
     if name == "train":
-        from tagger.train import train
+        from tagger.trainer import train
 
         return train
     raise AttributeError(f"module 'tagger' has no attribute {name!r}")

@@ -7,18 +7,45 @@ import json
 import logging
 import os
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
-from tagger.errors import ConfigError, DataError, TaggerError
-from tagger.io import iter_jsonl_lines
+from tagger.errors import ConfigError, TaggerError
 
 log = logging.getLogger("tagger")
 
 
+PREDICT_HELP = """\
+Tag texts with a trained model and write one JSON object per text (JSONL).
+
+inputs:
+  .json / .jsonl files are JSON lines: one {"text": ..., "id": ...} object per line (blank lines skipped).
+  Other files hold one text per line; lines split on \\n only (a \\r\\n ending loses its \\r). Stdin ('-') is
+  read as JSON lines when its first non-blank line starts with '{', else as text lines. Inputs must be UTF-8
+  (a BOM is ignored); convert others first, e.g. iconv -f cp1256 -t utf-8 IN > OUT.
+
+output records:
+  {"id"?, "text", "entities": [{"text", "label", "start", "end", "score"}], "topics"?, "topic_scores"?}
+  "id" is copied from a JSON input record that has one (first key); text lines get no id. A summary line
+  (texts, entities, topics, speed) goes to stderr; stdout only ever carries JSONL.
+
+writing -o FILE:
+  Results go to FILE.partial, renamed over FILE when every input is tagged: on an error FILE is left as it
+  was. FILE.resume.json records the model and inputs so that --resume can check it continues the same run.
+  After Ctrl-C or a kill, run the same command with --resume to finish.
+"""
+
+
+def _positive_int(value: str) -> int:
+    number = int(value)
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, got {value}")
+    return number
+
+
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="tagger", description="Arabic NER and topic tagging with AraBERT-like encoders")
-    p.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    p.add_argument("-v", "--verbose", action="store_true", help="debug logging, and all of transformers' output (load reports, progress bars)")
     sub = p.add_subparsers(dest="command", required=True)
 
     t = sub.add_parser("train", help="fine-tune a model from a YAML/JSON config")
@@ -26,17 +53,23 @@ def _parser() -> argparse.ArgumentParser:
     t.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                    help="override a config key (repeatable), e.g. --set epochs=2 --set model=path/to/encoder")
 
-    pr = sub.add_parser("predict", help="tag text lines or JSONL records; writes JSONL")
+    pr = sub.add_parser("predict", help="tag text lines or JSONL records; writes JSONL",
+                        description=PREDICT_HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
     pr.add_argument("model", help="model directory (or a bundle with ner/ and topics/)")
-    pr.add_argument("files", nargs="*", default=["-"], help="input files ('-' = stdin); .jsonl uses the 'text' field")
-    pr.add_argument("-o", "--output", default="-", help="output JSONL file ('-' = stdout)")
-    pr.add_argument("--batch-size", type=int, default=64)
-    pr.add_argument("--chunk-size", type=int, default=512, help="texts read, tagged and written per step")
-    pr.add_argument("--resume", action="store_true", help="skip input lines already present in --output")
+    pr.add_argument("files", nargs="*", default=["-"],
+                    help="UTF-8 input files ('-' = stdin): .json/.jsonl are JSON lines with a \"text\" (and \"id\"), "
+                         "other files one text per line")
+    pr.add_argument("-o", "--output", default="-",
+                    help="output JSONL file ('-' = stdout); missing directories are created")
+    pr.add_argument("--batch-size", type=_positive_int, default=64)
+    pr.add_argument("--chunk-size", type=_positive_int, default=512, help="texts read, tagged and written per step")
+    pr.add_argument("--resume", action="store_true",
+                    help="continue an interrupted run into the same -o: checks that its results belong to these "
+                         "inputs, skips them and appends the rest")
     pr.add_argument("--device", default=None)
     pr.add_argument("--precision", choices=["auto", "fp32", "bf16"], default="auto",
                     help="auto: bf16 autocast on CUDA, fp32 on CPU; bf16 also on CPU (AMX)")
-    pr.add_argument("--threads", type=int, default=None, help="CPU threads for torch (default: torch's)")
+    pr.add_argument("--threads", type=_positive_int, default=None, help="CPU threads for torch (default: torch's)")
 
     ev = sub.add_parser("eval", help="evaluate model(s) on a data file; writes metrics.json and reports")
     ev.add_argument("models", nargs="+", help="one or more model directories (compared side by side)")
@@ -58,18 +91,24 @@ def _parser() -> argparse.ArgumentParser:
     q.add_argument("--seeds", default=None, help="seed corpus directory (default: the repository's seeds/)")
     q.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                    help="override a key of both training configs")
+    q.add_argument("--overwrite", action="store_true",
+                   help="replace --out even when it is not a bundle this command wrote (never a folder holding the seeds)")
 
     x = sub.add_parser("export", help="export a model directory to ONNX (optionally int8-quantised)")
     x.add_argument("model")
     x.add_argument("--onnx", required=True, dest="out", help="output directory")
     x.add_argument("--quantize", choices=["int8"], default=None)
     x.add_argument("--dev", default=None, help="dev file for the parity check's strict F1 / micro-F1")
+    x.add_argument("--overwrite", action="store_true", help="replace OUT even when it is not a model directory")
     return p
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    from tagger import console
+
+    console.set_verbose(True if args.verbose else None)  # None: quiet unless TAGGER_VERBOSE=1
     try:
         return _COMMANDS[args.command](args)
     except TaggerError as err:
@@ -79,92 +118,24 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 # ---------------------------------------------------------------------------------------------- train
 def _train(args: argparse.Namespace) -> int:
-    from tagger.train import train
+    from tagger.trainer import train
 
     result = train(args.config, args.overrides)
-    print(json.dumps({"output_dir": str(result.output_dir), **result.metrics}, ensure_ascii=False, indent=2))
+    best = result.metrics.get("best_dev_f1")
+    print(f"saved {result.output_dir}" + (f"  (best dev F1 {best:.4f})" if best is not None else "  (no dev set)")
+          + f"; all dev metrics: {result.output_dir / 'metrics.json'}")
     return 0
 
 
 # ---------------------------------------------------------------------------------------------- predict
-def _read_inputs(files: list[str], skip: int) -> Iterator[tuple[int, str]]:
-    n = 0
-    for name in files:
-        fh = sys.stdin if name == "-" else open(name, encoding="utf-8")  # noqa: SIM115
-        try:
-            if name.endswith(".jsonl"):
-                texts = (_record_text(record, where) for where, _, record in iter_jsonl_lines(fh, name))
-            else:
-                texts = (line.rstrip("\n") for line in fh)
-            for text in texts:
-                n += 1
-                if n > skip:
-                    yield n, text
-        finally:
-            if fh is not sys.stdin:
-                fh.close()
-
-
-def _record_text(record, where: str) -> str:
-    text = record.get("text") if isinstance(record, dict) else None
-    if not isinstance(text, str):
-        raise DataError(f"{where}: record has no string \"text\"")
-    return text
-
-
-def _complete_lines(path: Path) -> int:
-    """Count the complete lines of ``path`` and cut off a partial last line (a write that was interrupted)."""
-    count = end = pos = 0
-    with open(path, "rb") as fh:
-        while block := fh.read(1 << 20):
-            count += block.count(b"\n")
-            k = block.rfind(b"\n")
-            if k >= 0:
-                end = pos + k + 1
-            pos += len(block)
-    if end < pos:
-        log.warning("%s: dropping an incomplete last line (%d bytes) before resuming", path, pos - end)
-        with open(path, "r+b") as fh:
-            fh.truncate(end)
-    return count
-
-
 def _predict(args: argparse.Namespace) -> int:
-    from tqdm import tqdm
+    from tagger.predict_cli import PredictOptions, run_predict
 
-    from tagger.predict import Tagger
-
-    if args.threads:
-        import torch
-
-        torch.set_num_threads(args.threads)
-    tagger = Tagger.from_pretrained(args.model, device=args.device, batch_size=args.batch_size, precision=args.precision)
-    done = 0
-    if args.resume and args.output != "-" and Path(args.output).is_file():
-        done = _complete_lines(Path(args.output))
-    out = sys.stdout if args.output == "-" else open(args.output, "a" if args.resume else "w", encoding="utf-8")  # noqa: SIM115
-    try:
-        chunk: list[str] = []
-        bar = tqdm(desc="tagging", unit="text", initial=done, disable=None, file=sys.stderr)
-
-        def flush() -> None:
-            for pred in tagger.predict(chunk):
-                out.write(json.dumps(pred.to_dict(), ensure_ascii=False) + "\n")
-            out.flush()
-            bar.update(len(chunk))
-            chunk.clear()
-
-        for _, text in _read_inputs(args.files, done):
-            chunk.append(text)
-            if len(chunk) >= args.chunk_size:
-                flush()
-        if chunk:
-            flush()
-        bar.close()
-    finally:
-        if out is not sys.stdout:
-            out.close()
-    return 0
+    return run_predict(PredictOptions(
+        model=args.model, files=args.files, output=args.output, batch_size=args.batch_size,
+        chunk_size=args.chunk_size, resume=args.resume, device=args.device, precision=args.precision,
+        threads=args.threads,
+    ))
 
 
 # ---------------------------------------------------------------------------------------------- eval
@@ -187,13 +158,14 @@ def _eval(args: argparse.Namespace) -> int:
 def _quickstart(args: argparse.Namespace) -> int:
     from tagger.quickstart import run_quickstart
 
-    return run_quickstart(model=args.model, out=args.out, seeds=args.seeds, overrides=args.overrides)
+    return run_quickstart(model=args.model, out=args.out, seeds=args.seeds, overrides=args.overrides,
+                          overwrite=args.overwrite)
 
 
 def _export(args: argparse.Namespace) -> int:
     from tagger.export import export_onnx
 
-    report = export_onnx(args.model, args.out, quantize=args.quantize, dev=args.dev)
+    report = export_onnx(args.model, args.out, quantize=args.quantize, dev=args.dev, overwrite=args.overwrite)
     print(json.dumps(report, indent=2, ensure_ascii=False))
     return 0
 

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import json
-from dataclasses import MISSING, asdict, dataclass, field, fields
+import os
+from dataclasses import MISSING, asdict, dataclass, field, fields, is_dataclass
 from enum import Enum
 from pathlib import Path
 from typing import Any, get_type_hints
 
 import yaml
 
+from tagger.config_types import coerce
 from tagger.errors import ConfigError
+from tagger.textfile import read_text
 
 DEFAULT_MODEL = "aubmindlab/bert-base-arabertv02"
 
@@ -40,9 +43,12 @@ class NormalizationConfig:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any] | None) -> NormalizationConfig:
+        """Settings from a mapping (None: the defaults); unknown names and non-boolean values are ConfigErrors."""
+        if data is not None and not isinstance(data, dict):
+            raise ConfigError(f"normalization must be a mapping of settings to true/false, got {data!r}")
         data = dict(data or {})
         known = {f.name for f in fields(cls)}
-        unknown = sorted(set(data) - known)
+        unknown = sorted(map(str, set(data) - known))
         if unknown:
             raise ConfigError(f"unknown normalization setting(s) {unknown}; allowed: {sorted(known)}")
         for key, value in data.items():
@@ -78,25 +84,23 @@ class TrainConfig:
     evaluations_per_epoch: int = field(default=1, metadata={"help": "dev evaluations per epoch"})
     group_by_length: bool = field(default=True, metadata={"help": "batch windows of similar length (less padding)"})
     pooling: Pooling = field(default=Pooling.MAX, metadata={"help": "topics: pool window scores by max or mean"})
+    trim_titles: bool = field(default=True, metadata={"help": "ner: leave titles (السيد، الدكتور، الشيخ...) leading a person name outside it"})
+    entity_consistency: bool = field(default=False, metadata={"help": "ner: also tag the unmarked repeats of a name predicted elsewhere in the document"})
+    mix_documents: float = field(default=0.0, metadata={"help": "topics: composed multi-topic training windows per document (leads of 2-3 documents, union of labels); 0 = off"})
+    passage_length: int = field(default=0, metadata={"help": "topics: also score passages of this many sub-tokens and pool them with the windows (0: off)"})
     pos_weight: str | None = field(default=None, metadata={"help": "topics: 'auto' = per-label neg/pos BCE weight (capped at 10)"})
     label_smoothing: float = field(default=0.0, metadata={"help": "label smoothing: ner token loss; topics BCE targets 0/1 -> eps/2, 1-eps/2"})
     normalization: NormalizationConfig = field(default_factory=NormalizationConfig, metadata={"help": "see NormalizationConfig"})
     dataloader_workers: int = field(default=0, metadata={"help": "torch DataLoader workers"})
     save_checkpoints: bool = field(default=False, metadata={"help": "keep Trainer checkpoints next to output_dir"})
+    overwrite: bool = field(default=False, metadata={"help": "replace an existing output_dir that is not a model directory saved by this library (never one holding the working directory, the config or the data)"})
 
     def __post_init__(self) -> None:
-        if isinstance(self.train, str):
+        if isinstance(self.train, (str, os.PathLike)):
             self.train = [self.train]
+        self._check_types()
         if not self.train:
             raise ConfigError("train: give at least one training file")
-        try:
-            self.task = Task(self.task)
-            self.pooling = Pooling(self.pooling)
-        except ValueError as err:
-            raise ConfigError(f"{err}; task is one of {[t.value for t in Task]}, pooling one of {[p.value for p in Pooling]}") from None
-        if isinstance(self.normalization, dict):
-            self.normalization = NormalizationConfig.from_dict(self.normalization)
-        self._coerce_numbers()
         checks = [
             (self.epochs > 0 or self.max_steps > 0, "epochs must be > 0 (or set max_steps)"),
             (self.learning_rate > 0, "learning_rate must be > 0"),
@@ -104,6 +108,8 @@ class TrainConfig:
             (self.batch_size > 0 and self.eval_batch_size > 0, "batch sizes must be > 0"),
             (self.max_length is None or 16 <= self.max_length <= 4096, "max_length must be in [16, 4096]"),
             (self.stride >= 0, "stride must be >= 0"),
+            (self.mix_documents >= 0, "mix_documents must be >= 0"),
+            (self.passage_length == 0 or 8 <= self.passage_length, "passage_length must be 0 (off) or >= 8"),
             (self.max_length is None or self.stride < self.max_length // 2, "stride must be < max_length / 2"),
             (0 <= self.warmup_ratio < 1, "warmup_ratio must be in [0, 1)"),
             (self.early_stopping_patience is None or self.early_stopping_patience > 0, "early_stopping_patience must be > 0"),
@@ -120,44 +126,42 @@ class TrainConfig:
             if len(set(self.labels)) != len(self.labels) or not all(isinstance(x, str) and x for x in self.labels):
                 raise ConfigError(f"labels must be distinct non-empty strings, got {self.labels}")
 
-    def _coerce_numbers(self) -> None:
-        """Numeric keys given as text become numbers: YAML 1.1 reads ``5e-5`` (no dot) as a string."""
+    def _check_types(self) -> None:
+        """Check (and normalise) every field against its type hint; a wrong shape is a ConfigError naming the key.
+
+        See :func:`tagger.config_types.coerce`: e.g. ``labels: PER`` (a string, not a list), ``model: 123``,
+        ``normalization: false``, ``epochs: true`` and ``seed: 1.5`` are errors; ``learning_rate: "5e-5"`` is 5e-5.
+        """
         hints = get_type_hints(type(self))
         for f in fields(self):
-            kind = next((t for t in (int, float) if hints[f.name] in (t, t | None)), None)
-            value = getattr(self, f.name)
-            if kind is None or value is None:
-                continue
-            number: float | None = None
-            if isinstance(value, (int, float)) and not isinstance(value, bool):
-                number = float(value)
-            elif isinstance(value, str):
-                try:
-                    number = float(value)
-                except ValueError:
-                    pass
-            if number is None or (kind is int and not number.is_integer()):
-                raise ConfigError(f"{f.name}: expected {'an integer' if kind is int else 'a number'}, got {value!r}")
-            setattr(self, f.name, kind(number))
+            setattr(self, f.name, coerce(f.name, hints[f.name], getattr(self, f.name)))
 
     # ---- construction -------------------------------------------------------------------------
     @classmethod
     def from_dict(cls, data: dict[str, Any], source: str = "<dict>") -> TrainConfig:
+        """A validated config from a mapping; errors start with ``source`` (the config file) when one is given."""
+        if not isinstance(data, dict):
+            raise ConfigError(f"{source}: top level must be a mapping of keys to values, got {type(data).__name__}")
         known = {f.name for f in fields(cls)}
-        unknown = sorted(set(data) - known)
+        unknown = sorted(map(str, set(data) - known))
         if unknown:
             raise ConfigError(f"{source}: unknown key(s) {unknown}; allowed keys: {sorted(known)}")
         missing = [f.name for f in fields(cls) if f.default is MISSING and f.default_factory is MISSING and f.name not in data]
         if missing:
             raise ConfigError(f"{source}: missing required key(s) {missing}")
-        return cls(**data)
+        try:
+            return cls(**data)
+        except ConfigError as err:
+            if source == "<dict>":
+                raise
+            raise ConfigError(f"{source}: {err}") from None
 
     @classmethod
     def from_file(cls, path: str | Path, overrides: list[str] | None = None) -> TrainConfig:
         path = Path(path)
         if not path.is_file():
             raise ConfigError(f"config file not found: {path}")
-        text = path.read_text(encoding="utf-8")
+        text = read_text(path, ConfigError)
         try:
             data = json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
         except (yaml.YAMLError, json.JSONDecodeError) as err:
@@ -178,7 +182,11 @@ class TrainConfig:
 
 
 def apply_overrides(data: dict[str, Any], overrides: list[str]) -> dict[str, Any]:
-    """Apply ``key=value`` overrides (value parsed as YAML; ``normalization.x=false`` reaches nested keys)."""
+    """Apply ``key=value`` overrides (value parsed as YAML; ``normalization.x=false`` reaches nested keys).
+
+    A value that is not valid YAML, an unknown key, or a sub-key of a key that is not a mapping is a
+    :class:`ConfigError` naming the key. Types are checked later, by :class:`TrainConfig`.
+    """
     data = dict(data)
     hints = get_type_hints(TrainConfig)
     for item in overrides:
@@ -186,14 +194,12 @@ def apply_overrides(data: dict[str, Any], overrides: list[str]) -> dict[str, Any
         key = key.strip()
         if not sep or not key:
             raise ConfigError(f"--set expects key=value, got {item!r}")
-        value = yaml.safe_load(raw) if raw.strip() else None
+        value = _override_value(key, raw)
         head, _, sub = key.partition(".")
         if head not in hints:
             raise ConfigError(f"--set {key}: unknown key {head!r}; allowed keys: {sorted(hints)}")
         if sub:
-            nested = dict(data.get(head) or {})
-            nested[sub] = value
-            data[head] = nested
+            data[head] = _nested_override(key, hints[head], data.get(head), sub, value)
         else:
             if head in ("train",) and isinstance(value, str) and "," in value:
                 value = [v.strip() for v in value.split(",") if v.strip()]
@@ -201,3 +207,28 @@ def apply_overrides(data: dict[str, Any], overrides: list[str]) -> dict[str, Any
                 value = str(value)
             data[head] = value
     return data
+
+
+def _override_value(key: str, raw: str) -> Any:
+    """The YAML value of ``--set key=raw`` (empty: null); a YAML syntax error is a ConfigError naming ``key``."""
+    if not raw.strip():
+        return None
+    try:
+        return yaml.safe_load(raw)
+    except yaml.YAMLError as err:
+        problem = getattr(err, "problem", None) or str(err).splitlines()[0]
+        raise ConfigError(
+            f"--set {key}: the value {raw!r} is not valid YAML ({problem}); quote it, e.g. --set '{key}=\"...\"'"
+        ) from None
+
+
+def _nested_override(key: str, hint: Any, current: Any, sub: str, value: Any) -> dict[str, Any]:
+    """``current`` (a mapping) with ``sub`` set to ``value``, for ``--set head.sub=value``."""
+    head = key.partition(".")[0]
+    if not (isinstance(hint, type) and is_dataclass(hint)):
+        raise ConfigError(f"--set {key}: {head!r} is not a mapping, so it has no sub-key {sub!r}; use --set {head}=VALUE")
+    if current is not None and not isinstance(current, (dict, hint)):
+        raise ConfigError(f"--set {key}: {head} is {current!r} in the config, not a mapping; fix the config first")
+    nested = asdict(current) if isinstance(current, hint) else dict(current or {})
+    nested[sub] = value
+    return nested

@@ -25,7 +25,15 @@ from typing import Any
 import numpy as np
 
 from tagger.errors import TaggerError
-from tagger.model import ModelLoadError, load_tokenizer, new_staging_dir, read_block, swap_into_place
+from tagger.model import (
+    ModelLoadError,
+    check_output_dir,
+    load_tokenizer,
+    load_trained_model,
+    new_staging_dir,
+    read_block,
+    swap_into_place,
+)
 from tagger.predict import CPU_BATCH_TOKENS, GPU_BATCH_TOKENS, Head, Tagger, load_head
 from tagger.schema import Document
 
@@ -33,6 +41,7 @@ logger = logging.getLogger(__name__)
 
 ONNX_FILE = "model.onnx"
 PARITY_FILE = "parity.json"
+OVERWRITE_HINT = "pass overwrite=True (`tagger export --overwrite`)"
 OPSET = 17
 # model types whose graphs onnxruntime's "bert" fusion recognises
 _FUSABLE = {"bert", "roberta", "xlm-roberta", "camembert", "electra", "distilbert"}
@@ -118,30 +127,31 @@ def export_onnx(
     dev: str | os.PathLike | None = None,
     opset: int = OPSET,
     optimize: bool = True,
+    overwrite: bool = False,
 ) -> dict[str, Any]:
     """Export a saved model directory (or a bundle with ``ner/``/``topics/``) to ONNX in ``out_dir``.
 
     ``quantize="int8"`` applies onnxruntime dynamic quantisation (int8 weights, activations quantised at run
-    time). Returns the parity report, also written to ``out_dir/parity.json``.
+    time). Returns the parity report, also written to ``out_dir/parity.json``. ``out_dir`` must pass
+    :func:`tagger.model.check_output_dir` (missing, empty, or a model directory / bundle this library wrote; any
+    other directory only with ``overwrite=True``; never the model directory itself or a directory containing it).
     """
     src, out = Path(model_dir), Path(out_dir)
     if quantize not in (None, "int8"):
         raise ValueError(f"quantize must be None or 'int8', got {quantize!r}")
     if not src.is_dir():
         raise ModelLoadError(f"{src}: no such model directory")
-    if src.resolve() == out.resolve():
-        raise ValueError(f"{out}: the ONNX output directory must differ from the model directory")
     if not (src / "config.json").is_file():
         parts = [name for name in ("ner", "topics") if (src / name / "config.json").is_file()]
         if not parts:
             raise ModelLoadError(f"{src}: neither a model directory (config.json) nor a bundle with ner/ or topics/")
+        out = check_output_dir(out, overwrite=overwrite, protect=[src], bundle=True, overwrite_hint=OVERWRITE_HINT)
         out.mkdir(parents=True, exist_ok=True)
-        reports = {name: export_onnx(src / name, out / name, quantize, dev, opset, optimize) for name in parts}
+        reports = {name: export_onnx(src / name, out / name, quantize, dev, opset, optimize, overwrite) for name in parts}
         (out / PARITY_FILE).write_text(json.dumps(reports, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
         return reports
 
-    out = out.resolve()
-    out.parent.mkdir(parents=True, exist_ok=True)
+    out = check_output_dir(out, overwrite=overwrite, protect=[src], overwrite_hint=OVERWRITE_HINT)
     tmp = new_staging_dir(out)
     try:
         started = time.perf_counter()
@@ -182,9 +192,9 @@ def _load_torch_model(src: Path, task: str):
 
     cls = AutoModelForTokenClassification if task == "ner" else AutoModelForSequenceClassification
     try:  # eager attention traces into a graph onnxruntime's fusion recognises
-        model = cls.from_pretrained(src, attn_implementation="eager")
+        model = load_trained_model(src, cls, attn_implementation="eager")
     except (TypeError, ValueError):
-        model = cls.from_pretrained(src)
+        model = load_trained_model(src, cls)
     return model.eval()
 
 
@@ -321,7 +331,7 @@ def parity_check(torch_dir: str | os.PathLike, onnx_dir: str | os.PathLike, dev:
         "same_decisions": sum(same) / len(same) if same else 1.0,
     }
     if dev_docs:
-        from tagger.train import evaluate_model
+        from tagger.trainer import evaluate_model
 
         key = "strict_f1" if task == "ner" else "micro_f1"
         scores = {}

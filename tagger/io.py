@@ -20,10 +20,12 @@ from tagger.errors import DataError
 from tagger.markup import is_proclitic_prefix, starts_with_clitic
 from tagger.schema import ENTITY_LABELS, Document, Span
 from tagger.text import pretokenize
+from tagger.textfile import open_text
 
 logger = logging.getLogger(__name__)
 
 _TAG_RE = re.compile(r"^(O|([BIES])-(\S+))$")
+_BOM = "\ufeff"
 
 
 def read_documents(path: str | Path, cfg: NormalizationConfig | None = None) -> list[Document]:
@@ -45,6 +47,7 @@ def read_conll(path: str | Path) -> list[Document]:
 
     Returns one :class:`Document` per sentence with ``text = " ".join(tokens)``, the tokens as ``words`` and
     the entities as character spans (tags converted to IOB2; I-X without B-X repaired to B-X, counted, warned).
+    The file is UTF-8 (a BOM is skipped); another encoding is a :class:`DataError` naming the line.
     """
     path = Path(path)
     docs: list[Document] = []
@@ -52,7 +55,7 @@ def read_conll(path: str | Path) -> list[Document]:
     tags: list[str] = []
     first_line = 0
     repairs = 0
-    with path.open(encoding="utf-8") as fh:
+    with open_text(path, DataError) as fh:
         for lineno, raw in enumerate(fh, 1):
             line = raw.rstrip("\n").rstrip("\r")
             if not line.strip() or line.startswith("-DOCSTART-"):
@@ -128,16 +131,26 @@ def _conll_doc(tokens: list[str], tags: list[str], source: str, index: int) -> t
 
 
 # ---------------------------------------------------------------------------------------------- JSONL
-def iter_jsonl(path: str | Path, error: type[Exception] = DataError) -> Iterator[tuple[str, int, Any]]:
-    """``(where, line number, record)`` for each non-blank line; a bad line raises ``error`` naming ``file:line``."""
+def iter_jsonl(path: str | Path, error: type[Exception] = DataError) -> Iterator[tuple[str, int, dict[str, Any]]]:
+    """``(where, line number, record)`` for each non-blank line of a UTF-8 file (a BOM is skipped).
+
+    A line that is not a JSON object, or a file that is not UTF-8, raises ``error`` naming ``file:line``.
+    """
     path = Path(path)
-    with path.open(encoding="utf-8") as fh:
+    with open_text(path, error) as fh:
         yield from iter_jsonl_lines(fh, str(path), error)
 
 
-def iter_jsonl_lines(lines: Iterable[str], name: str, error: type[Exception] = DataError) -> Iterator[tuple[str, int, Any]]:
-    """:func:`iter_jsonl` over lines already open (a file object, stdin), named ``name`` in errors."""
+def iter_jsonl_lines(
+    lines: Iterable[str], name: str, error: type[Exception] = DataError
+) -> Iterator[tuple[str, int, dict[str, Any]]]:
+    """:func:`iter_jsonl` over lines already open (a file object, stdin), named ``name`` in errors.
+
+    A byte-order mark at the start of the first line is ignored. Every record is a JSON object (``dict``).
+    """
     for lineno, raw in enumerate(lines, 1):
+        if lineno == 1:
+            raw = raw.removeprefix(_BOM)
         if not raw.strip():
             continue
         where = f"{name}:{lineno}"
@@ -145,6 +158,8 @@ def iter_jsonl_lines(lines: Iterable[str], name: str, error: type[Exception] = D
             record = json.loads(raw)
         except json.JSONDecodeError as err:
             raise error(f"{where}: not valid JSON ({err.msg} at column {err.colno})") from None
+        if not isinstance(record, dict):
+            raise error(f"{where}: expected a JSON object {{...}} per line, got {_json_type(record)}")
         yield where, lineno, record
 
 
@@ -171,12 +186,7 @@ def document_from_record(record: Any, where: str, cfg: NormalizationConfig | Non
         raise DataError(f"{where}: \"entities\" must be a list of {{start, end, label}} objects")
     spans: list[Span] = []
     for k, ent in enumerate(raw_entities):
-        try:
-            start, end, label = int(ent["start"]), int(ent["end"]), ent["label"]
-        except (KeyError, TypeError, ValueError):
-            raise DataError(f"{where}: entity {k} must have integer start/end and a label, got {ent!r}") from None
-        if not isinstance(label, str) or not label:
-            raise DataError(f"{where}: entity {k} has no label string")
+        start, end, label = _entity_fields(ent, where, k)
         if not 0 <= start < end <= len(text):
             raise DataError(
                 f"{where}: entity {k} span [{start}, {end}) is out of range for a text of {len(text)} characters"
@@ -200,6 +210,40 @@ def document_from_record(record: Any, where: str, cfg: NormalizationConfig | Non
         id=str(doc_id) if doc_id is not None else where,
         source=where,
     )
+
+
+def _entity_fields(ent: Any, where: str, k: int) -> tuple[int, int, str]:
+    """``(start, end, label)`` of entity ``k``; offsets must be JSON integers (never rounded or parsed)."""
+    if not isinstance(ent, dict):
+        raise DataError(f"{where}: entity {k} must be an object {{\"start\", \"end\", \"label\"}}, got {ent!r}")
+    missing = [key for key in ("start", "end", "label") if key not in ent]
+    if missing:
+        raise DataError(f"{where}: entity {k} lacks {missing}; every entity needs integer start/end and a label")
+    for key in ("start", "end"):
+        value = ent[key]
+        if type(value) is not int:  # bool is an int subclass; floats (6.9, 1e20, NaN, Infinity) and strings are not
+            raise DataError(
+                f"{where}: entity {k}: \"{key}\" must be an integer character offset, got "
+                f"{_json_repr(value)} ({_json_type(value)}); offsets are not rounded or converted, fix the record"
+            )
+    label = ent["label"]
+    if not isinstance(label, str) or not label:
+        raise DataError(f"{where}: entity {k} has no label string")
+    return ent["start"], ent["end"], label
+
+
+def _json_type(value: Any) -> str:
+    """The JSON name of a parsed value's type (``true`` is a boolean, ``6.9`` a number...)."""
+    names = {bool: "a boolean", int: "an integer", float: "a number", str: "a string", list: "an array",
+             dict: "an object", type(None): "null"}
+    return names.get(type(value), type(value).__name__)
+
+
+def _json_repr(value: Any) -> str:
+    try:
+        return json.dumps(value, ensure_ascii=False)
+    except (TypeError, ValueError):
+        return repr(value)
 
 
 def boundary_problem(text: str, words: list[tuple[int, int]], span: Span) -> str | None:
@@ -267,21 +311,64 @@ def check_topic_labels(docs: Iterable[Document], labels: Collection[str]) -> Non
 
 # ---------------------------------------------------------------------------------------------- CSV
 def read_csv(path: str | Path) -> list[Document]:
-    """CSV with a header ``text,labels``; labels are ``|``-separated (empty = no topic)."""
+    """CSV with a header ``text,labels``; labels are ``|``-separated (empty = no topic).
+
+    UTF-8 with or without a BOM (Excel writes one). A row with more fields than the header, or a quoted field
+    that is never closed, is a :class:`DataError` naming the line where the row starts.
+    """
     path = Path(path)
     docs: list[Document] = []
-    with path.open(encoding="utf-8", newline="") as fh:
-        reader = csv.DictReader(fh)
-        if not reader.fieldnames or "text" not in reader.fieldnames:
-            raise DataError(f"{path}:1: CSV needs a header with a 'text' column (and 'labels')")
-        for row in reader:
-            where = f"{path}:{reader.line_num}"
+    with open_text(path, DataError, newline="") as fh:
+        for where, row in _csv_rows(fh, path):
             text = row.get("text")
             if text is None:
                 raise DataError(f"{where}: missing text")
             labels = [x.strip() for x in (row.get("labels") or "").split("|") if x.strip()]
             docs.append(Document(text=text, topics=labels, id=where, source=where))
     return docs
+
+
+def _csv_rows(lines: Iterable[str], path: Path) -> Iterator[tuple[str, dict[str, str]]]:
+    """``(file:line, {column: value})`` per data row; the line is where the row starts. Blank lines are skipped.
+
+    The reader is strict, so a stray or unclosed quote is an error instead of a field that swallows the rest
+    of the file.
+    """
+    reader = csv.reader(lines, strict=True)
+    header: list[str] | None = None
+    start = 1
+    try:
+        for row in reader:
+            where, start = f"{path}:{start}", reader.line_num + 1
+            if not row:
+                continue
+            if header is None:
+                header = [name.strip() for name in row]
+                if "text" not in header:
+                    raise DataError(f"{where}: CSV needs a header with a 'text' column (and 'labels'), got {header}")
+                continue
+            if len(row) > len(header):
+                raise DataError(
+                    f"{where}: {len(row)} fields but the header has {len(header)} ({header}); "
+                    "put a text that contains commas in double quotes"
+                )
+            yield where, dict(zip(header, row))
+    except csv.Error as err:
+        raise DataError(_csv_error(path, start, reader.line_num, err)) from None
+    if header is None:
+        raise DataError(f"{path}:1: CSV needs a header with a 'text' column (and 'labels')")
+
+
+def _csv_error(path: Path, start: int, end: int, err: csv.Error) -> str:
+    if "unexpected end of data" in str(err):
+        return (
+            f"{path}:{start}: a quoted field in the row starting on this line is never closed (the quote runs to "
+            'the end of the file); add the closing ", and write a quote inside a field as ""'
+        )
+    return (
+        f"{path}:{start}: malformed CSV row (lines {start}-{end}: {err}); check the quotes of this row: a field "
+        'in quotes must end with " followed by a comma or the end of the line, and a quote inside it is written ""'
+    )
 
 
 # ---------------------------------------------------------------------------------------------- writing

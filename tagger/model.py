@@ -2,28 +2,32 @@
 
 A saved directory loads in plain transformers (``AutoModelForTokenClassification`` /
 ``AutoModelForSequenceClassification``) and carries a namespaced ``tagger`` block in ``config.json``.
-Saving is atomic: the new directory is written next to the target and swapped in with one rename.
+Saving is atomic: the new directory is written next to the target and swapped in with one rename, and only
+over a directory this library wrote (see :mod:`tagger.savedir`). Loading fails with a :class:`ModelLoadError`
+naming the damaged file, never with a raw traceback or a silently re-initialised head.
 """
 
 from __future__ import annotations
 
-import ctypes
 import json
 import logging
 import os
 import platform
 import shutil
-import tempfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from tagger import console
 from tagger.config import NormalizationConfig
 from tagger.errors import HubUnavailableError, ModelLoadError
+from tagger.savedir import check_output_dir, fsync_tree, new_staging_dir, swap_into_place
 
 logger = logging.getLogger(__name__)
 
 LOCAL_ENCODER_HINT = "../shared/models/arabic-mini-bert"
+WEIGHTS_FILE = "model.safetensors"
+_REPAIR = "copy the model directory again from where it was saved, or re-train it"
 
 
 @dataclass
@@ -37,8 +41,11 @@ class TaggerBlock:
     max_length: int = 512
     stride: int = 32
     pooling: str = "max"
+    passage_length: int = 0  # topics: also score passages of this many sub-tokens (0: whole windows only)
     thresholds: dict[str, float] = field(default_factory=dict)
     clitic_policy: str = "strip"
+    trim_titles: bool = True  # ner: titles (السيد، الدكتور...) leading a PER span stay outside it (tagger.arabic)
+    entity_consistency: bool = False  # ner: tag unmarked repeats of a predicted name (tagger.consistency)
     base_model: str = ""
     versions: dict[str, str] = field(default_factory=dict)
     format_version: int = 1
@@ -139,29 +146,118 @@ def load_model(name: str, task: str, labels: list[str], tags: list[str] | None =
     kwargs: dict[str, Any] = {"num_labels": len(names), "id2label": id2label, "label2id": label2id,
                               "output_loading_info": True}
     try:
-        if task == "ner":
-            model, info = _from_pretrained(AutoModelForTokenClassification, name, **kwargs)
-        else:
-            model, info = _from_pretrained(
-                AutoModelForSequenceClassification, name, problem_type="multi_label_classification", **kwargs
-            )
+        with console.quiet(reported=True):  # the LOAD REPORT table, said in words by report_loading
+            if task == "ner":
+                model, info = _from_pretrained(AutoModelForTokenClassification, name, **kwargs)
+            else:
+                model, info = _from_pretrained(
+                    AutoModelForSequenceClassification, name, problem_type="multi_label_classification", **kwargs
+                )
     except (OSError, ValueError) as err:
         raise _hub_error(name, err) from err
+    console.report_loading(info, name, expect_new_head=True)
     if missing is not None:
         missing.update(info.get("missing_keys", ()))
     return model
 
 
 def read_block(model_dir: str | Path) -> TaggerBlock:
+    """The ``tagger`` block of ``model_dir/config.json``, checked against the file's ``id2label``.
+
+    A missing, unreadable, truncated or foreign ``config.json`` is a :class:`ModelLoadError` naming the file.
+    """
     path = Path(model_dir) / "config.json"
     if not path.is_file():
         raise ModelLoadError(f"{model_dir}: no config.json; is this a model directory saved by arabic-tagger?")
-    config = json.loads(path.read_text(encoding="utf-8"))
+    config = _read_config(path)
     if "tagger" not in config:
         raise ModelLoadError(
             f"{path}: no 'tagger' block; this directory was not saved by arabic-tagger (train one with `tagger train`)"
         )
-    return TaggerBlock.from_dict(config["tagger"])
+    data = config["tagger"]
+    missing = [key for key in ("task", "labels") if not isinstance(data, dict) or key not in data]
+    if missing:
+        raise ModelLoadError(f"{path}: the 'tagger' block lacks {missing}; the file is damaged or was edited: {_REPAIR}")
+    block = TaggerBlock.from_dict(data)
+    _check_labels(path, config, block)
+    return block
+
+
+def _read_config(path: Path) -> dict[str, Any]:
+    """``config.json`` as a mapping; unreadable, not UTF-8, truncated or not a JSON object: ModelLoadError."""
+    try:
+        config = json.loads(path.read_text(encoding="utf-8"))
+    except OSError as err:
+        raise ModelLoadError(f"{path}: cannot read the file ({err.strerror or err})") from None
+    except UnicodeDecodeError:
+        raise ModelLoadError(f"{path}: not UTF-8 text, so not a config.json this library wrote; {_REPAIR}") from None
+    except json.JSONDecodeError as err:
+        raise ModelLoadError(
+            f"{path}: not valid JSON ({err.msg} at line {err.lineno} column {err.colno}); the file is truncated or "
+            f"damaged: {_REPAIR}"
+        ) from None
+    if not isinstance(config, dict):
+        raise ModelLoadError(f"{path}: expected a JSON object, got {type(config).__name__}; {_REPAIR}")
+    return config
+
+
+def _check_labels(path: Path, config: dict[str, Any], block: TaggerBlock) -> None:
+    """The block's task and labels are well-formed and equal to ``id2label`` in index order (what the head emits)."""
+    if block.task not in ("ner", "topics"):
+        raise ModelLoadError(f"{path}: unknown task {block.task!r} in the 'tagger' block (expected 'ner' or 'topics')")
+    labels = block.labels
+    if not isinstance(labels, list) or not labels or not all(isinstance(x, str) and x for x in labels):
+        raise ModelLoadError(f"{path}: 'tagger.labels' must be a non-empty list of label strings; {_REPAIR}")
+    id2label = config.get("id2label")
+    if not isinstance(id2label, dict):
+        raise ModelLoadError(f"{path}: no id2label mapping; config.json is incomplete: {_REPAIR}")
+    ordered = [id2label.get(str(i)) for i in range(len(id2label))]
+    if ordered != labels:
+        raise ModelLoadError(
+            f"{path}: id2label {ordered} does not match the 'tagger' labels {labels}; config.json was edited or "
+            f"mixed with another model's: {_REPAIR}"
+        )
+
+
+def load_trained_model(model_dir: str | Path, cls: Any, **kwargs: Any) -> Any:
+    """``cls.from_pretrained(model_dir, **kwargs)`` for a directory this library saved, failing plainly.
+
+    ``cls`` is e.g. ``AutoModelForTokenClassification``. ``config.json`` is checked first (:func:`read_block`).
+    A missing, truncated or corrupt ``model.safetensors``, weights whose shapes do not fit ``config.json``, and
+    weights lacking tensors the model needs (transformers would initialise those at random) raise
+    :class:`ModelLoadError` naming the file and what to do.
+    """
+    from safetensors import SafetensorError
+
+    model_dir = Path(model_dir)
+    read_block(model_dir)
+    weights = model_dir / WEIGHTS_FILE
+    if not weights.is_file():
+        raise ModelLoadError(f"{weights}: missing; the model directory is incomplete (an interrupted copy?): {_REPAIR}")
+    try:
+        model, info = cls.from_pretrained(model_dir, output_loading_info=True, **kwargs)
+    except SafetensorError as err:
+        raise ModelLoadError(f"{weights}: damaged or truncated ({err}); {_REPAIR}") from err
+    except (OSError, ValueError, RuntimeError) as err:
+        raise ModelLoadError(_load_failure(model_dir, err)) from err
+    missing = sorted(info.get("missing_keys") or ())
+    if missing:
+        more = f" and {len(missing) - 3} more" if len(missing) > 3 else ""
+        raise ModelLoadError(
+            f"{weights}: has no weights for {missing[:3]}{more}; it does not belong to this config.json or is "
+            f"damaged: {_REPAIR}"
+        )
+    return model
+
+
+def _load_failure(model_dir: Path, err: Exception) -> str:
+    detail = (str(err).strip().splitlines() or [type(err).__name__])[0]
+    if isinstance(err, RuntimeError) and ("size" in str(err) or "mismatch" in str(err)):
+        return (
+            f"{model_dir / WEIGHTS_FILE}: the tensor shapes do not fit {model_dir / 'config.json'} ({detail}); the two "
+            f"files come from different models: {_REPAIR}"
+        )
+    return f"{model_dir}: cannot load the model from config.json and {WEIGHTS_FILE} ({detail}); {_REPAIR}"
 
 
 def save_model_dir(
@@ -173,10 +269,15 @@ def save_model_dir(
     training_config: dict[str, Any] | None = None,
     metrics: dict[str, Any] | None = None,
     card: str | None = None,
+    overwrite: bool = False,
 ) -> Path:
-    """Write the complete model directory next to ``out_dir`` and swap it in atomically."""
-    out = Path(out_dir).resolve()
-    out.parent.mkdir(parents=True, exist_ok=True)
+    """Write the complete model directory next to ``out_dir`` and swap it in atomically.
+
+    ``out_dir`` must pass :func:`check_output_dir` (missing, empty, or a model directory this library saved;
+    ``overwrite=True`` allows another directory). Every file gets ``0o666 & ~umask``, every directory
+    ``0o777 & ~umask``. Staging directories that a killed save left next to ``out_dir`` are removed first.
+    """
+    out = check_output_dir(out_dir, overwrite=overwrite)
     tmp = new_staging_dir(out)
     try:
         block.versions = versions()
@@ -193,66 +294,12 @@ def save_model_dir(
             (tmp / "metrics.json").write_text(json.dumps(metrics, indent=2, ensure_ascii=False), encoding="utf-8")
         if card is not None:
             (tmp / "README.md").write_text(card, encoding="utf-8")
-        _fsync_tree(tmp)
+        fsync_tree(tmp)
         swap_into_place(tmp, out)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return out
-
-
-def new_staging_dir(out: Path) -> Path:
-    """An empty sibling directory of ``out`` to write into before :func:`swap_into_place`.
-
-    ``mkdtemp`` creates it private (0700); it gets the permissions a plain ``mkdir`` would give, so the model
-    directory it becomes is readable as usual.
-    """
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
-    umask = os.umask(0)
-    os.umask(umask)
-    os.chmod(tmp, 0o777 & ~umask)
-    return tmp
-
-
-def _fsync_tree(path: Path) -> None:
-    for f in path.rglob("*"):
-        if f.is_file():
-            with f.open("rb") as fh:
-                os.fsync(fh.fileno())
-
-
-_RENAME_EXCHANGE = 2
-
-
-def _exchange(a: Path, b: Path) -> bool:
-    """Atomically exchange two paths (Linux renameat2); False where unsupported."""
-    try:
-        libc = ctypes.CDLL(None, use_errno=True)
-        fn = libc.renameat2
-    except (OSError, AttributeError):
-        return False
-    at_fdcwd = -100
-    rc = fn(at_fdcwd, os.fsencode(str(a)), at_fdcwd, os.fsencode(str(b)), _RENAME_EXCHANGE)
-    return rc == 0
-
-
-def swap_into_place(new: Path, target: Path) -> None:
-    """Make ``new`` become ``target``; an existing ``target`` is replaced only once ``new`` is complete.
-
-    On Linux the two directories are exchanged in one atomic step; elsewhere the old directory is first
-    renamed aside (``.NAME.old-*``) so that a crash between the two renames still leaves it on disk.
-    """
-    if not target.exists():
-        os.rename(new, target)
-        return
-    if _exchange(new, target):
-        shutil.rmtree(new, ignore_errors=True)
-        return
-    old = Path(tempfile.mkdtemp(prefix=f".{target.name}.old-", dir=target.parent))
-    os.rmdir(old)
-    os.rename(target, old)
-    os.rename(new, target)
-    shutil.rmtree(old, ignore_errors=True)
 
 
 def model_card(block: TaggerBlock, training_config: dict[str, Any], metrics: dict[str, Any], defaults: dict[str, Any]) -> str:
@@ -289,7 +336,7 @@ def model_card(block: TaggerBlock, training_config: dict[str, Any], metrics: dic
     if training_config.get("dev"):
         lines.append(f"- dev: `{training_config['dev']}`")
     lines += ["", "## Hyper-parameters (non-default)", ""]
-    changed = {k: v for k, v in training_config.items() if k not in ("train", "dev", "output_dir") and defaults.get(k) != v}
+    changed = {k: v for k, v in training_config.items() if k not in ("train", "dev", "output_dir", "overwrite") and defaults.get(k) != v}
     lines += [f"- {k}: `{v}`" for k, v in changed.items()] or ["- (all defaults)"]
     lines += ["", "## Metrics (dev)", "", "```json", json.dumps(metrics, indent=2, ensure_ascii=False), "```", ""]
     lines += ["## Versions", ""] + [f"- {k}: {v}" for k, v in versions().items()]

@@ -9,13 +9,16 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from tagger import console
 from tagger.align import EncodedDoc, Window, encode_documents, make_windows
+from tagger.arabic import leading_titles
+from tagger.consistency import propagate_entities
 from tagger.decode import (
     allowed_transitions,
     clitic_length,
@@ -25,7 +28,7 @@ from tagger.decode import (
     tag_spans,
     viterbi_iob2_many,
 )
-from tagger.model import ModelLoadError, TaggerBlock, load_tokenizer, read_block
+from tagger.model import ModelLoadError, TaggerBlock, load_tokenizer, load_trained_model, read_block
 from tagger.schema import Document, Entity, Prediction, TopicPrediction
 from tagger.text import normalize
 
@@ -91,12 +94,13 @@ class Head:
         self.allowed = allowed_transitions(self.tags) if self.block.task == "ner" else None
 
 
+@console.quiet()  # no transformers loading bars
 def _torch_head(model_dir: Path, device: str | None, precision: str = "auto") -> Head:
     from transformers import AutoModelForSequenceClassification, AutoModelForTokenClassification
 
     block = read_block(model_dir)
     cls = AutoModelForTokenClassification if block.task == "ner" else AutoModelForSequenceClassification
-    model = cls.from_pretrained(model_dir)
+    model = load_trained_model(model_dir, cls)
     return Head(block, load_tokenizer(str(model_dir)), TorchRunner(model, device, precision=precision))
 
 
@@ -171,12 +175,15 @@ class Tagger:
         return dict(self.topics.block.thresholds) if self.topics else {}
 
     # ------------------------------------------------------------------ public API
-    def predict(self, texts: Sequence[str], thresholds: dict[str, float] | None = None) -> list[Prediction]:
-        """Entities (and topics) for each text, in input order."""
-        _check_texts(texts)
+    def predict(self, texts: Iterable[str], thresholds: dict[str, float] | None = None) -> list[Prediction]:
+        """Entities (and topics) for each text, in input order. ``texts``: any iterable of str (a list, a
+        generator, ...); it is read once, into a list, before anything runs."""
+        texts = _check_texts(texts)
         return self.predict_documents([Document(text=t) for t in texts], thresholds=thresholds)
 
     def predict_one(self, text: str, thresholds: dict[str, float] | None = None) -> Prediction:
+        if not isinstance(text, str):
+            raise TypeError(f"predict_one expects a str, got {type(text).__name__}; use predict(texts) for many")
         return self.predict([text], thresholds=thresholds)[0]
 
     def predict_documents(self, docs: Sequence[Document], thresholds: dict[str, float] | None = None) -> list[Prediction]:
@@ -188,18 +195,24 @@ class Tagger:
             topics = self._topic_predictions(docs, scores, thresholds)
         return [Prediction(d.text, e, t) for d, e, t in zip(docs, entities, topics)]
 
-    def topic_scores(self, texts: Sequence[str]) -> np.ndarray:
-        """Raw document scores ``[n_texts, n_labels]`` (label order: :attr:`topic_labels`)."""
-        _check_texts(texts)
+    def topic_scores(self, texts: Iterable[str]) -> np.ndarray:
+        """Raw document scores ``[n_texts, n_labels]`` (label order: :attr:`topic_labels`); ``texts`` as in
+        :meth:`predict`."""
+        texts = _check_texts(texts)
         if not self.topics:
             raise ValueError("this model has no topic head")
         return self._topic_scores([Document(text=t) for t in texts])
 
     # ------------------------------------------------------------------ internals
-    def _run(self, head: Head, encoded: list[EncodedDoc]) -> tuple[list[Window], list[np.ndarray]]:
-        """All windows of all documents through the model, length-sorted; outputs in window order."""
+    def _run(
+        self, head: Head, encoded: list[EncodedDoc], windows: list[Window] | None = None
+    ) -> tuple[list[Window], list[np.ndarray]]:
+        """All windows of all documents through the model, length-sorted; outputs in window order.
+
+        ``windows`` default to the head's own (``max_length`` sub-tokens, ``stride`` shared)."""
         block = head.block
-        windows = [w for i, enc in enumerate(encoded) for w in make_windows(enc, i, block.max_length, block.stride)]
+        if windows is None:
+            windows = [w for i, enc in enumerate(encoded) for w in make_windows(enc, i, block.max_length, block.stride)]
         windows = [w for w in windows if w.end > w.start]
         outputs: list[np.ndarray] = [None] * len(windows)  # type: ignore[list-item]
         order = sorted(range(len(windows)), key=lambda j: windows[j].end - windows[j].start, reverse=True)
@@ -248,6 +261,8 @@ class Tagger:
         results: list[tuple[Entity, ...]] = [()] * len(docs)
         for i, logp, path in zip(tagged, logps, paths):
             results[i] = self._decode_entities(head, docs[i].text, encoded[i], logp, path)
+            if head.block.entity_consistency:
+                results[i] = propagate_entities(docs[i].text, encoded[i].word_spans, results[i], head.norm)
         return results
 
     def _decode_entities(
@@ -257,6 +272,8 @@ class Tagger:
         chosen = logp[np.arange(len(path)), path]
         entities = []
         for first, end, label in tag_spans(tags):
+            if label == "PER" and head.block.trim_titles:
+                first += leading_titles([normalize(text[s:e], head.norm).text for s, e in enc.word_spans[first:end]])
             start = enc.word_spans[first][0]
             stop = enc.word_spans[end - 1][1]
             if head.block.clitic_policy == "strip":
@@ -271,7 +288,7 @@ class Tagger:
         head = self.topics
         assert head is not None
         encoded = encode_documents(head.tokenizer, docs, head.norm)
-        windows, outputs = self._run(head, encoded)
+        windows, outputs = self._run(head, encoded, topic_windows(encoded, head.block))
         if not windows:
             return np.zeros((len(docs), len(head.block.labels)), dtype=np.float32)
         probs = 1.0 / (1.0 + np.exp(-np.stack(outputs)))
@@ -297,6 +314,21 @@ class Tagger:
         return out
 
 
+def topic_windows(encoded: Sequence[EncodedDoc], block: TaggerBlock) -> list[Window]:
+    """The windows a topic head scores: whole windows (``max_length``, ``stride``), plus, with
+    ``passage_length``, passages of that many sub-tokens overlapping by half, so that a topic carried by one
+    paragraph of a long multi-topic document is not diluted by the rest of its window. The document score pools
+    over all of them."""
+    out: list[Window] = []
+    passage = block.passage_length + 2 if block.passage_length else 0
+    for i, enc in enumerate(encoded):
+        whole = make_windows(enc, i, block.max_length, block.stride)
+        out.extend(whole)
+        if passage and passage < block.max_length and len(whole) > 0 and len(enc.input_ids) > passage - 2:
+            out.extend(make_windows(enc, i, passage, (passage - 2) // 2))
+    return out
+
+
 _CLITIC_OR_CHANGED = frozenset("وفبكل\u0640")
 
 
@@ -310,9 +342,19 @@ def _skip_clitic(text: str, start: int, word_end: int, head: Head) -> int:
     return start + norm.starts[n] if 0 < n < len(norm.text) else start
 
 
-def _check_texts(texts: Sequence[str]) -> None:
+def _check_texts(texts: Iterable[str]) -> list[str]:
+    """``texts`` read once into a list (a generator works too); TypeError naming the first non-str item."""
     if isinstance(texts, str):
         raise TypeError("predict expects a list of texts, got a single str; use predict_one(text) or predict([text])")
-    for i, t in enumerate(texts):
+    if isinstance(texts, (bytes, bytearray, memoryview)):
+        raise TypeError(f"predict expects an iterable of str, got {type(texts).__name__}; decode it first")
+    try:
+        items = iter(texts)
+    except TypeError:
+        raise TypeError(f"predict expects an iterable of str, got {type(texts).__name__}") from None
+    out = list(items)
+    for i, t in enumerate(out):
         if not isinstance(t, str):
-            raise TypeError(f"texts[{i}] is {type(t).__name__}, expected str")
+            hint = "; use predict_documents for Document objects" if isinstance(t, Document) else ""
+            raise TypeError(f"texts[{i}] is {type(t).__name__}, expected str{hint}")
+    return out

@@ -17,8 +17,9 @@ from typing import Any
 import numpy as np
 
 from tagger.align import entities_to_tags
+from tagger.errors import EvalError
 from tagger.metrics import binarize, paired_bootstrap
-from tagger.report_data import EvalData, EvalError, SystemPredictions, prepare_data
+from tagger.report_data import EvalData, SystemPredictions, prepare_data
 from tagger.report_ner import evaluate_ner_tags, unit_counts
 from tagger.report_topics import evaluate_topics, topic_unit_counts
 from tagger.schema import Document, Span

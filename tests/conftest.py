@@ -72,7 +72,7 @@ def ner_jsonl(tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def trained_ner(tmp_path_factory, tiny_encoder) -> Path:
     """A tiny NER model trained for a few steps on the fixture data (session-wide, read-only)."""
-    from tagger.train import train
+    from tagger.trainer import train
 
     out = tmp_path_factory.mktemp("ner") / "model"
     train({
@@ -85,7 +85,7 @@ def trained_ner(tmp_path_factory, tiny_encoder) -> Path:
 
 @pytest.fixture(scope="session")
 def trained_topics(tmp_path_factory, tiny_encoder) -> Path:
-    from tagger.train import train
+    from tagger.trainer import train
 
     out = tmp_path_factory.mktemp("topics") / "model"
     train({

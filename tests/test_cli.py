@@ -14,8 +14,9 @@ def test_cli_train_with_overrides(tiny_encoder, tmp_path, capsys):
                    "max_length: 24\nstride: 4\n", encoding="utf-8")
     assert main(["train", str(cfg), "--set", "max_steps=2", "--set", "batch_size=4"]) == 0
     stdout = capsys.readouterr().out
-    out = json.loads(stdout[stdout.rindex('{\n  "output_dir"'):])
-    assert out["global_step"] == 2 and (tmp_path / "m" / "model.safetensors").is_file()
+    assert f"saved {tmp_path / 'm'}" in stdout and "metrics.json" in stdout and "{" not in stdout
+    metrics = json.loads((tmp_path / "m" / "metrics.json").read_text(encoding="utf-8"))
+    assert metrics["global_step"] == 2 and (tmp_path / "m" / "model.safetensors").is_file()
 
 
 def test_cli_train_unknown_key_is_reported(tmp_path, capsys):

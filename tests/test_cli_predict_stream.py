@@ -49,7 +49,7 @@ def test_cli_predict_stream_chunks_and_formats(trained_ner, text_file, tmp_path,
                      encoding="utf-8")
     out2 = tmp_path / "out2.jsonl"
     assert main(["predict", str(trained_ner), str(jsonl), "-o", str(out2), "--chunk-size", "10"]) == 0
-    assert _read(out2) == _expected(trained_ner)
+    assert _read(out2) == [{"id": i, **row} for i, row in enumerate(_expected(trained_ner))]  # input ids carried
 
 
 def test_cli_predict_stream_reads_stdin_lazily(trained_ner, tmp_path, monkeypatch):

@@ -19,7 +19,7 @@ if not torch.distributed.is_available() or not torch.distributed.is_gloo_availab
 SCRIPT = """
 import json, logging, os, sys
 logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-from tagger.train import train
+from tagger.trainer import train
 result = train(json.loads(open(sys.argv[1], encoding="utf-8").read()))
 from accelerate import PartialState
 state = PartialState()

@@ -10,7 +10,7 @@ from conftest import FIXTURES, copy_model, read_jsonl
 
 from tagger import Tagger
 from tagger.model import ModelLoadError, read_block, save_model_dir
-from tagger.train import train
+from tagger.trainer import train
 
 TEXTS = [
     "التقى وزير الاتصالات الإيراني ستار هاشمي نظيره الكيني في نيروبي",
@@ -184,7 +184,7 @@ def test_head_learning_rate_goes_to_parameters_the_checkpoint_lacks(tiny_encoder
     from transformers import BertForPreTraining
 
     from tagger.config import TrainConfig
-    from tagger.train import _new_model
+    from tagger.trainer import _new_model
 
     cfg = TrainConfig(output_dir=str(tmp_path / "out"), train=["x.jsonl"], task="topics", model=str(tiny_encoder))
     model, new = _new_model(cfg, ["a", "b"], None)
@@ -206,7 +206,7 @@ def test_topics_label_smoothing_moves_bce_targets_off_zero_and_one():
     import torch
 
     from tagger.config import Task
-    from tagger.train import _TaggerTrainer, smooth_multilabel_targets
+    from tagger.trainer import _TaggerTrainer, smooth_multilabel_targets
 
     y = torch.tensor([[1.0, 0.0], [0.0, 1.0]])
     assert torch.equal(smooth_multilabel_targets(y, 0.0), y)

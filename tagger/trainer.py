@@ -9,7 +9,6 @@ from __future__ import annotations
 import logging
 import math
 import shutil
-import tempfile
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Any
@@ -17,12 +16,23 @@ from typing import Any
 import numpy as np
 from transformers import Trainer
 
+from tagger import console
 from tagger.align import document_words, encode_documents, entities_to_tags, make_windows, word_labels
 from tagger.config import ConfigError, Task, TrainConfig
 from tagger.decode import tune_thresholds
 from tagger.io import DataError, check_topic_labels, read_documents
-from tagger.model import TaggerBlock, load_model, load_tokenizer, model_card, read_block, save_model_dir
+from tagger.model import (
+    TaggerBlock,
+    load_model,
+    load_tokenizer,
+    load_trained_model,
+    model_card,
+    read_block,
+    save_model_dir,
+)
+from tagger.multitopic import mixed_windows
 from tagger.predict import Head, Tagger, TorchRunner
+from tagger.savedir import check_output_dir, new_work_dir
 from tagger.schema import Document
 
 logger = logging.getLogger(__name__)
@@ -87,7 +97,9 @@ def build_examples(tokenizer, docs: list[Document], cfg: TrainConfig, max_length
     index = {x: i for i, x in enumerate(label_names)}
     cls_id, sep_id = tokenizer.cls_token_id, tokenizer.sep_token_id
     examples = []
+    targets: list[list[float]] = []
     for i, (doc, enc) in enumerate(zip(docs, encoded)):
+        targets.append([float(t in (doc.topics or ())) for t in label_names] if cfg.task is Task.TOPICS else [])
         if not enc.input_ids:
             continue
         if cfg.task is Task.NER:
@@ -106,6 +118,11 @@ def build_examples(tokenizer, docs: list[Document], cfg: TrainConfig, max_length
             ex: dict[str, Any] = {"input_ids": ids}
             ex["labels"] = [-100, *labels[w.start : w.end], -100] if cfg.task is Task.NER else vec
             examples.append(ex)
+    if cfg.task is Task.TOPICS and cfg.mix_documents:
+        mixed = mixed_windows(encoded, targets, n=round(cfg.mix_documents * len(docs)), max_length=max_length,
+                              cls_id=cls_id, sep_id=sep_id, seed=cfg.seed)
+        logger.info("added %d composed multi-topic windows (mix_documents %.2f)", len(mixed), cfg.mix_documents)
+        examples.extend(mixed)
     return examples
 
 
@@ -168,7 +185,7 @@ def _continue_from(cfg: TrainConfig, names: list[str]):
     if base.task != cfg.task.value:
         raise ConfigError(f"init_from {src} is a {base.task!r} model but task is {cfg.task.value!r}")
     cls = AutoModelForTokenClassification if cfg.task is Task.NER else AutoModelForSequenceClassification
-    model = cls.from_pretrained(src)
+    model = load_trained_model(src, cls)
     old = list(base.labels)
     head = model.classifier
     new = torch.nn.Linear(head.in_features, len(names))
@@ -202,12 +219,14 @@ def _new_model(cfg: TrainConfig, labels: list[str], tags: list[str] | None):
 
 
 # ------------------------------------------------------------------------------------------------ training
+@console.quiet()
 def train(config: TrainConfig | str | Path | dict, overrides: list[str] | None = None) -> TrainResult:
     """Train a model as configured and save it (atomically) to ``config.output_dir``."""
     import torch
     from transformers import EarlyStoppingCallback, TrainingArguments, set_seed
 
     cfg = load_config(config, overrides)
+    check_output_dir(cfg.output_dir, overwrite=cfg.overwrite, protect=_run_inputs(cfg, config))  # before any work
     set_seed(cfg.seed)
     train_docs = _read(cfg.train, cfg)
     dev_docs = read_documents(cfg.dev, cfg.normalization) if cfg.dev else []
@@ -229,7 +248,8 @@ def train(config: TrainConfig | str | Path | dict, overrides: list[str] | None =
 
     block = TaggerBlock(
         task=cfg.task.value, labels=names, normalization=asdict(cfg.normalization), max_length=max_length,
-        stride=cfg.stride, pooling=cfg.pooling.value, base_model=cfg.model if not cfg.init_from else (base.base_model if base else ""),
+        stride=cfg.stride, pooling=cfg.pooling.value, passage_length=cfg.passage_length,
+        entity_consistency=cfg.entity_consistency, trim_titles=cfg.trim_titles, base_model=cfg.model if not cfg.init_from else (base.base_model if base else ""),
     )
     pos_weight = None
     if cfg.task is Task.TOPICS and cfg.pos_weight == "auto":
@@ -238,7 +258,9 @@ def train(config: TrainConfig | str | Path | dict, overrides: list[str] | None =
         pos_weight = torch.tensor(np.clip((len(y) - pos) / np.maximum(pos, 1), 1.0, 10.0), dtype=torch.float)
 
     out = Path(cfg.output_dir)
-    work = Path(tempfile.mkdtemp(prefix=f".{out.name}.work-", dir=_mkparent(out)))
+    work = new_work_dir(out.resolve(), keep=cfg.save_checkpoints)
+    if cfg.save_checkpoints:
+        logger.info("Trainer checkpoints are kept in %s", work)
     steps_per_epoch = math.ceil(len(examples) / cfg.batch_size)
     eval_steps = max(1, steps_per_epoch // cfg.evaluations_per_epoch)
     has_dev = bool(dev_docs)
@@ -282,6 +304,7 @@ def train(config: TrainConfig | str | Path | dict, overrides: list[str] | None =
         data_collator=Collator(tokenizer.pad_token_id or 0, cfg.task),
         callbacks=callbacks,
     )
+    console.attach(trainer, eval_items=len(dev_docs) * len(examples) // max(1, len(train_docs)), early_stopping=bool(callbacks))
     trainer.setup(cfg, tokenizer, block, dev_docs, new_params, pos_weight)
     try:
         trainer.train()
@@ -303,7 +326,8 @@ def train(config: TrainConfig | str | Path | dict, overrides: list[str] | None =
             resolved = cfg.to_dict()
             resolved["normalization"] = asdict(cfg.normalization)
             card = model_card(block, resolved, metrics, defaults)
-            save_model_dir(out, model, tokenizer, block, training_config=resolved, metrics=metrics, card=card)
+            save_model_dir(out, model, tokenizer, block, training_config=resolved, metrics=metrics, card=card,
+                           overwrite=cfg.overwrite)
             logger.info("saved %s", out)
     finally:
         if not cfg.save_checkpoints:
@@ -330,10 +354,17 @@ def _warmup_args(cls, ratio: float) -> dict[str, Any]:
     return {"warmup_ratio": ratio} if "warmup_ratio" in names else {"warmup_steps": ratio}
 
 
-def _mkparent(out: Path) -> Path:
-    parent = out.resolve().parent
-    parent.mkdir(parents=True, exist_ok=True)
-    return parent
+def _run_inputs(cfg: TrainConfig, config: object) -> list[str]:
+    """What a run reads, so its ``output_dir`` may never be or contain it: the config file, the data, a local
+    encoder and ``init_from`` (which may be the output itself: continuing a model in place replaces it)."""
+    paths = [*cfg.train, *([cfg.dev] if cfg.dev else [])]
+    if isinstance(config, (str, Path)):
+        paths.append(str(config))
+    if Path(cfg.model).exists():
+        paths.append(cfg.model)
+    if cfg.init_from and Path(cfg.init_from).resolve() != Path(cfg.output_dir).resolve():
+        paths.append(cfg.init_from)
+    return paths
 
 
 class _TaggerTrainer(Trainer):
