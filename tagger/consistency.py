@@ -19,8 +19,8 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from collections.abc import Sequence
 
+from tagger.arabic import is_proclitic_prefix
 from tagger.config import NormalizationConfig
-from tagger.markup import is_proclitic_prefix
 from tagger.schema import Entity
 from tagger.text import normalize
 

@@ -135,37 +135,6 @@ def tag_spans(tags: Sequence[str]) -> list[tuple[int, int, str]]:
     return spans
 
 
-# ------------------------------------------------------------------------------------ clitic policy
-_PROCLITICS = ("وب", "وك", "ول", "فب", "فك", "فل", "و", "ف", "ب", "ك", "ل")
-
-
-def clitic_length(word: str, vocab: Collection[str] | None = None) -> int:
-    """How many leading characters of ``word`` are a glued proclitic to leave outside an entity.
-
-    Documented policy (``clitic_policy: strip``), first rule that applies:
-    1. و/ف (+ ب/ك/ل) before the definite article: والجزائر, وبالقاهرة -> strip;
-    2. ب/ك/ل before the definite article when the rest is a vocabulary word (بالجزائر; not كاليفورنيا);
-    3. و/ف before a hamza-alef: وإسرائيل, وأوغندا -> strip;
-    4. any proclitic when the rest (3+ letters) is a whole word of the encoder's vocabulary and the full word is
-       not (وكينيا when كينيا is a vocabulary word).
-    لل (ل + an elided ال) is never split: the entity keeps the whole word.
-    """
-    for p in _PROCLITICS:
-        if not word.startswith(p):
-            continue
-        rest = word[len(p) :]
-        if len(rest) < 3 or rest.startswith("ل" + "ل"):
-            continue
-        if rest.startswith("ال") and len(rest) >= 4:
-            if p[0] in "وف" or vocab is None or rest in vocab:
-                return len(p)
-        if p in ("و", "ف") and rest[0] in "أإآ":
-            return len(p)
-        if vocab is not None and word not in vocab and rest in vocab:
-            return len(p)
-    return 0
-
-
 # ------------------------------------------------------------------------------------ topics
 def pool_scores(window_scores: np.ndarray, window_doc: Sequence[int], n_docs: int, mode: str) -> np.ndarray:
     """Document scores from window scores (``max`` or ``mean`` over a document's windows)."""

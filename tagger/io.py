@@ -14,10 +14,10 @@ from collections.abc import Collection, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
+from tagger.arabic import is_proclitic_prefix, starts_with_clitic
 from tagger.config import NormalizationConfig
 from tagger.decode import tag_spans
 from tagger.errors import DataError
-from tagger.markup import is_proclitic_prefix, starts_with_clitic
 from tagger.schema import ENTITY_LABELS, Document, Span
 from tagger.text import pretokenize
 from tagger.textfile import open_text

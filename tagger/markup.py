@@ -9,7 +9,8 @@ A file holds documents, each opened by a header line and a topics line::
 The brackets are removed and every entity becomes a :class:`~tagger.schema.Span` with character offsets into
 the plain text (end exclusive). Everything outside the brackets is kept verbatim; leading and trailing blank
 lines of a document's text are dropped. Problems raise :class:`MarkupError` naming ``file:line``.
-:func:`check_spans` applies the corpus span policy (clitics outside, ``ال`` inside, word boundaries).
+:func:`check_spans` applies the corpus span policy (clitics outside, ``ال`` inside, word boundaries; the clitic
+rules are in :mod:`tagger.arabic`).
 """
 
 from __future__ import annotations
@@ -18,10 +19,11 @@ import re
 import unicodedata
 from pathlib import Path
 
+from tagger.arabic import is_proclitic_prefix, starts_with_clitic
 from tagger.errors import TaggerError
 from tagger.schema import DEFAULT_TOPICS, ENTITY_LABELS, Document, Span
 
-__all__ = ["MarkupError", "check_spans", "is_proclitic_prefix", "parse_markup", "read_markup", "starts_with_clitic"]
+__all__ = ["MarkupError", "check_spans", "parse_markup", "read_markup"]
 
 HEADER_RE = re.compile(r"^### doc:(.*)$")
 ID_RE = re.compile(r"^[a-z]+-\d{3}$")
@@ -29,17 +31,8 @@ TOPICS_PREFIX = "topics:"
 OPEN, CLOSE, SEP = "[[", "]]", "|"
 TATWEEL = "\u0640"
 
-# Names that really begin like a proclitic + article (و/ف/ب/ل + ال, or لل); the policy check lets them pass.
-# (ك + ال is not checked: a glued ك is rare before names, many names begin with كال, and وكالة = "agency".)
-CLITIC_LOOKALIKES: tuple[str, ...] = (
-    "والت", "والاس", "والمارت", "والونيا", "والدو", "بالي", "بالتيمور", "بالو", "بالم", "بالاو", "باليرمو",
-    "بالما", "بالكان", "فالكون", "فالنسيا", "فالنتينو", "فالديز", "فاليتا", "فالفو",
-)
-_CLITIC_ARTICLE_RE = re.compile(r"^(?:[وف]?[بل]ال|[وف]ال|[وف]?لل)")
 # Punctuation that may not open or close a span (symbols inside brand names, like e&, are fine).
 EDGE_PUNCTUATION = frozenset(".,;:!?،؛؟\"'«»“”‘’()[]{}-–—…/")
-# What may stand glued in front of a span: optional و/ف, optional ب/ل/ك, optional tatweel (لـ).
-_PROCLITICS_RE = re.compile(r"^[وف]?[بلك]?\u0640*$")
 
 
 class MarkupError(TaggerError, ValueError):
@@ -184,22 +177,6 @@ def _is_letter(ch: str) -> bool:
 
 def _is_mark(ch: str) -> bool:
     return unicodedata.category(ch) == "Mn"
-
-
-def starts_with_clitic(surface: str) -> bool:
-    """True when ``surface`` begins with a glued proclitic + article (``بالجزائر``, ``للاتحاد``).
-
-    Names that only look like that (``فالكون``, ``بالي``, ``وكالة``, ``كاليفورنيا``) are not flagged.
-    """
-    return bool(_CLITIC_ARTICLE_RE.match(surface)) and not surface.startswith(CLITIC_LOOKALIKES)
-
-
-def is_proclitic_prefix(glued: str) -> bool:
-    """True when ``glued`` (the letters between a word start and a span start) is only proclitics.
-
-    Allowed: optional و/ف, optional ب/ل/ك, optional tatweel (``لـ``), diacritics anywhere (``وَ``).
-    """
-    return bool(_PROCLITICS_RE.match("".join(ch for ch in glued if not _is_mark(ch))))
 
 
 def check_spans(text: str, spans: list[Span], entity_labels: tuple[str, ...] = ENTITY_LABELS) -> list[str]:

@@ -17,11 +17,10 @@ import numpy as np
 
 from tagger import console
 from tagger.align import EncodedDoc, Window, encode_documents, make_windows
-from tagger.arabic import leading_titles
+from tagger.arabic import CLITIC_OR_CHANGED, clitic_length, leading_titles
 from tagger.consistency import propagate_entities
 from tagger.decode import (
     allowed_transitions,
-    clitic_length,
     log_softmax,
     merge_windows,
     pool_scores,
@@ -329,13 +328,10 @@ def topic_windows(encoded: Sequence[EncodedDoc], block: TaggerBlock) -> list[Win
     return out
 
 
-_CLITIC_OR_CHANGED = frozenset("وفبكل\u0640")
-
-
 def _skip_clitic(text: str, start: int, word_end: int, head: Head) -> int:
-    """Move an entity start past a glued proclitic (see :func:`tagger.decode.clitic_length`)."""
+    """Move an entity start past a glued proclitic (see :func:`tagger.arabic.clitic_length`)."""
     ch = text[start]
-    if ch.isalpha() and ch not in _CLITIC_OR_CHANGED and not ("\ufb50" <= ch <= "\ufefc"):
+    if ch.isalpha() and ch not in CLITIC_OR_CHANGED and not ("\ufb50" <= ch <= "\ufefc"):
         return start  # normalisation keeps this first letter and no proclitic starts with it
     norm = normalize(text[start:word_end], head.norm)
     n = clitic_length(norm.text, head.vocab)

@@ -33,6 +33,7 @@ import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
+from tagger.arabic import PROCLITICS_PATTERN, PROCLITICS_PATTERN_NO_CONJUNCTION
 from tagger.errors import TaggerError
 
 DEFAULT_LABELS: tuple[str, ...] = ("5G", "cybersecurity", "e-government", "space")
@@ -56,9 +57,8 @@ def normalize_for_match(text: str) -> str:
     return text.translate(_CHAR_MAP).lower()
 
 
-# Optional proclitics (و/ف + ب/ك/ل + ال, or لل) and suffixes (gender/number endings, nisba, pronouns).
-_C = r"(?:[وف]?(?:[بكل]?ال|لل|[بكل])?)"
-_D = r"(?:[بكل]?ال|لل|[بكل])?"  # inside a compound: article/preposition, no conjunction
+# Optional proclitics (و/ف + ب/ك/ل + ال, or لل; no conjunction inside a compound) are in tagger.arabic;
+# optional suffixes (gender/number endings, nisba, pronouns):
 _S = r"(?:ه|ات|ان|ين|ون|تان|تين|يه|يات|يين|يون|ي|يا|ها|هم|هما|نا|كم|ته|تها|تهم|اته|اتها|اتهم)?"
 
 
@@ -134,7 +134,8 @@ class _Compiled:
 
 def _compile(pattern: str) -> _Compiled:
     norm = normalize_for_match(pattern)
-    body = norm.replace(" {c}", " " + _D).replace("{c}", _C).replace("{s}", _S).replace(" ", r"\s+")
+    body = norm.replace(" {c}", " " + PROCLITICS_PATTERN_NO_CONJUNCTION).replace("{c}", PROCLITICS_PATTERN)
+    body = body.replace("{s}", _S).replace(" ", r"\s+")
     keys = _literal_keys(norm)
     return _Compiled(re.compile(r"(?<!\w)(?:" + body + r")(?!\w)"), tuple(keys) if keys else None)
 

@@ -4,7 +4,8 @@ import logging
 
 import numpy as np
 
-from tagger.decode import clitic_length, pool_scores, tag_spans, tune_thresholds, viterbi_iob2
+from tagger.arabic import clitic_length
+from tagger.decode import pool_scores, tag_spans, tune_thresholds, viterbi_iob2
 
 TAGS = ["O", "B-PER", "I-PER", "B-LOC", "I-LOC"]
 

@@ -17,10 +17,10 @@ from hypothesis import strategies as st
 import tagger.predict as predict_mod
 import tagger.text as text_mod
 from tagger import Tagger
+from tagger.arabic import clitic_length
 from tagger.config import NormalizationConfig
 from tagger.decode import (
     allowed_transitions,
-    clitic_length,
     log_softmax,
     merge_windows,
     viterbi_iob2,

@@ -1,11 +1,11 @@
-"""NER error analysis (tagger.report_ner): breakdown, confusion, top errors with context, CIs."""
+"""NER error analysis (tagger.report.ner): breakdown, confusion, top errors with context, CIs."""
 
 from __future__ import annotations
 
 import pytest
 
 from tagger.report import evaluate_ner
-from tagger.report_ner import (
+from tagger.report.ner import (
     classify_errors,
     confusion_matrix,
     error_breakdown,

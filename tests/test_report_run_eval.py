@@ -12,10 +12,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tagger import report as report_mod
-from tagger.baselines_crf import CrfNerBaseline, split_clitics
+from tagger.arabic import split_clitics
+from tagger.baselines import CrfNerBaseline
 from tagger.io import read_documents
 from tagger.report import EvalError, run_eval
+from tagger.report import run as report_run
 from tagger.schema import Entity, Prediction, TopicPrediction
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -144,7 +145,7 @@ def test_report_eval_script_main(tmp_path, conll, monkeypatch, capsys):
     spec = importlib.util.spec_from_file_location("eval_report_script", ROOT / "eval" / "report.py")
     script = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(script)
-    monkeypatch.setattr(report_mod, "_load_tagger", lambda path: StandIn(conll))
+    monkeypatch.setattr(report_run, "_load_tagger", lambda path: StandIn(conll))
     assert script.main(["runs/x", "--data", str(conll), "--out", str(tmp_path / "o"), "--bootstrap", "50",
                         "--no-progress"]) == 0
     assert "x: NER strict F1 1.0000" in capsys.readouterr().out

@@ -1,11 +1,11 @@
-"""Topic analysis (tagger.report_topics): F1 against threshold, error examples, CIs."""
+"""Topic analysis (tagger.report.topics): F1 against threshold, error examples, CIs."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from tagger.report_topics import THRESHOLD_GRID, evaluate_topics, f1_by_threshold
+from tagger.report.topics import THRESHOLD_GRID, evaluate_topics, f1_by_threshold
 
 
 def test_report_topics_f1_by_threshold_hand():

@@ -1,5 +1,5 @@
 """What an evaluation scores: the gold data (with the words every system is scored on) and each system's
-predictions. Shared by :mod:`tagger.report` and :mod:`tagger.report_baselines`."""
+predictions. Shared by :mod:`tagger.report.run` and :mod:`tagger.report.baselines`."""
 
 from __future__ import annotations
 

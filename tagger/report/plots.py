@@ -16,7 +16,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 from sklearn.metrics import precision_recall_curve  # noqa: E402
 
-from tagger.report_ner import ERROR_KINDS  # noqa: E402
+from tagger.report.ner import ERROR_KINDS  # noqa: E402
 
 _KIND_COLOURS = {
     "correct": "#4c9a2a",

@@ -1,5 +1,5 @@
 """Reference baselines for evaluation reports, trained on the models' training data: a CRF for NER
-(:mod:`tagger.baselines_crf`) and TF-IDF + logistic regression for topics (:mod:`tagger.baselines`)."""
+(:mod:`tagger.baselines.crf`) and TF-IDF + logistic regression for topics (:mod:`tagger.baselines.topics`)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from tagger.report_data import EvalData, SystemPredictions, prepare_data
+from tagger.report.data import EvalData, SystemPredictions, prepare_data
 
 logger = logging.getLogger(__name__)
 
@@ -24,7 +24,7 @@ def baseline_systems(data: EvalData, train: str, topic_labels: Sequence[str] | N
     train_data = prepare_data(read_documents(train))
     out: list[SystemPredictions] = []
     if data.has_ner and train_data.has_ner:
-        from tagger.baselines_crf import CrfNerBaseline
+        from tagger.baselines import CrfNerBaseline
 
         crf = CrfNerBaseline().fit(train_data.norm_tokens, train_data.gold_tags)
         out.append(

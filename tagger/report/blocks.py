@@ -1,6 +1,6 @@
 """The content of an evaluation report as a list of blocks (headings, paragraphs, tables, figures).
 
-:mod:`tagger.report_render` turns the same blocks into Markdown and HTML, so both always say the same thing.
+:mod:`tagger.report.render` turns the same blocks into Markdown and HTML, so both always say the same thing.
 """
 
 from __future__ import annotations
@@ -8,8 +8,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from tagger.report_ner import ERROR_DESCRIPTIONS, ERROR_KINDS
-from tagger.report_notes import observations
+from tagger.report.ner import ERROR_DESCRIPTIONS, ERROR_KINDS
+from tagger.report.notes import observations
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,6 @@
 """Render an evaluation result (the metrics.json dict) as Markdown and as one self-contained HTML page.
 
-Both come from the blocks of :mod:`tagger.report_blocks`. The HTML has inline CSS and base64 PNGs only (no URL
+Both come from the blocks of :mod:`tagger.report.blocks`. The HTML has inline CSS and base64 PNGs only (no URL
 of any kind), and sets ``dir="rtl" lang="ar"`` on every cell holding Arabic text so examples read right-to-left.
 """
 
@@ -12,8 +12,8 @@ import re
 import unicodedata
 from collections.abc import Mapping, Sequence
 
-from tagger.report_blocks import Marked, Rtl, Table, build_blocks
-from tagger.report_ner import marked_context
+from tagger.report.blocks import Marked, Rtl, Table, build_blocks
+from tagger.report.ner import marked_context
 
 _ARABIC_RE = re.compile(r"[\u0600-\u06ff\u0750-\u077f\ufb50-\ufdff\ufe70-\ufeff]")
 

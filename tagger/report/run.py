@@ -19,9 +19,9 @@ import numpy as np
 from tagger.align import entities_to_tags
 from tagger.errors import EvalError
 from tagger.metrics import binarize, paired_bootstrap
-from tagger.report_data import EvalData, SystemPredictions, prepare_data
-from tagger.report_ner import evaluate_ner_tags, unit_counts
-from tagger.report_topics import evaluate_topics, topic_unit_counts
+from tagger.report.data import EvalData, SystemPredictions, prepare_data
+from tagger.report.ner import evaluate_ner_tags, unit_counts
+from tagger.report.topics import evaluate_topics, topic_unit_counts
 from tagger.schema import Document, Span
 
 logger = logging.getLogger(__name__)
@@ -33,9 +33,10 @@ __all__ = [
     "SystemPredictions",
     "evaluate_ner",
     "evaluate_systems",
+    "headline",
+    "predict_system",
     "prepare_data",
     "run_eval",
-    "predict_system",
     "write_report",
 ]
 
@@ -48,7 +49,7 @@ def evaluate_ner(docs_gold: Sequence[Document], docs_pred: Sequence[Document], *
     """NER evaluation of predicted documents (``entities`` = predicted spans) against gold ones.
 
     Both are scored on the gold documents' words; keyword arguments go to
-    :func:`tagger.report_ner.evaluate_ner_tags` (``samples``, ``seed``, ``k``).
+    :func:`tagger.report.ner.evaluate_ner_tags` (``samples``, ``seed``, ``k``).
     """
     if len(docs_gold) != len(docs_pred):
         raise EvalError(f"{len(docs_gold)} gold documents but {len(docs_pred)} predicted ones")
@@ -107,7 +108,7 @@ def evaluate_systems(
     figures: bool = True,
 ) -> tuple[dict, dict[str, bytes]]:
     """Score every system; returns the metrics.json dict and the figures (file name -> PNG bytes)."""
-    from tagger import report_plots as plots
+    from tagger.report import plots
 
     if not systems:
         raise EvalError("no systems to evaluate; pass at least one model directory")
@@ -218,7 +219,7 @@ def evaluate_systems(
 
 def write_report(result: dict, figures: dict[str, bytes], out: str | Path) -> dict[str, Path]:
     """Write ``metrics.json``, ``report.md`` (figures under ``figures/``) and self-contained ``report.html``."""
-    from tagger.report_render import render_html, render_markdown
+    from tagger.report.render import render_html, render_markdown
 
     out = Path(out)
     fig_dir = out / "figures"
@@ -320,7 +321,7 @@ def run_eval(
     for name, path in zip(_unique_names(model_dirs), model_dirs):
         systems.append(predict_system(load(path), name, str(path), gold, batch_size=batch_size, progress=progress))
     if baselines:
-        from tagger.report_baselines import baseline_systems
+        from tagger.report.baselines import baseline_systems
 
         label_sets = [s.topic_labels for s in systems if s.topic_labels]
         systems.extend(baseline_systems(gold, str(train), label_sets[0] if label_sets else None))

@@ -1,4 +1,5 @@
-"""A linear-chain CRF NER baseline (sklearn-crfsuite) with word, affix and Arabic clitic features.
+"""A linear-chain CRF NER baseline (sklearn-crfsuite) with word, affix and Arabic clitic features
+(:func:`tagger.arabic.split_clitics`).
 
 It exists so every evaluation report can say how much the transformer buys over a strong classical model
 trained on the same data. Tokens should be the normalised words the transformer sees
@@ -12,33 +13,14 @@ import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from tagger.arabic import split_clitics
 from tagger.errors import TaggerError
 
-_PROCLITIC_RE = re.compile(r"^(?P<conj>[وف])?(?P<prep>[بكل])?(?P<det>ال)?(?=\w{2,})")
-_LAM_LAM_RE = re.compile(r"^(?P<conj>[وف])?لل(?=\w{2,})")  # li + al -> لل
-_ENCLITIC_RE = re.compile(r"(?<=\w{2})(?:هما|كما|هم|هن|كم|كن|نا|ها|ه|ك|ي)$")
 _LATIN_RE = re.compile(r"[A-Za-z]")
 
 
 class CrfError(TaggerError, RuntimeError):
     """The CRF baseline was used before ``fit`` or with mismatched inputs."""
-
-
-def split_clitics(word: str) -> tuple[str, str, str]:
-    """``(proclitics, stem, enclitic)`` by a conservative rule: keep at least two letters in the stem."""
-    pro = ""
-    m = _LAM_LAM_RE.match(word)
-    if m:
-        pro = m.group(0)
-    else:
-        m = _PROCLITIC_RE.match(word)
-        if m and m.group(0):
-            pro = m.group(0)
-    rest = word[len(pro) :]
-    e = _ENCLITIC_RE.search(rest) if not pro.endswith("ال") and not pro.endswith("لل") else None
-    enc = e.group(0) if e else ""
-    stem = rest[: len(rest) - len(enc)] if enc else rest
-    return pro, stem, enc
 
 
 def _shape(word: str) -> str:
