@@ -88,17 +88,23 @@ def gold_matrix(records: list[dict], labels: tuple[str, ...]) -> np.ndarray:
     return np.array([[lab in (r.get("topics") or []) for lab in labels] for r in records], dtype=int)
 
 
-def evaluate(name: str, score_fn, thresholds, sets: dict[str, list[dict]], dev: list[dict], article: str,
+def score_all(score_fn, sets: dict[str, list[dict]], dev: list[dict], article: str) -> dict[str, np.ndarray]:
+    """``score_fn(texts) -> [n, labels]`` on gold dev, every composed set and the seed article (once each)."""
+    out = {"gold-dev": score_fn([r["text"] for r in dev]), "seed_article": score_fn([article])}
+    out.update({name: score_fn([d["text"] for d in docs]) for name, docs in sets.items()})
+    return out
+
+
+def evaluate(name: str, scores: dict[str, np.ndarray], thresholds, sets: dict[str, list[dict]], dev: list[dict],
              labels: tuple[str, ...]) -> dict:
-    """``score_fn(texts) -> [n, labels]``; ``thresholds`` an array, or None = tune on gold dev."""
-    dev_scores = score_fn([r["text"] for r in dev])
+    """One row; ``thresholds`` an array, or None = tuned on gold dev (the library's tuning)."""
     dev_gold = gold_matrix(dev, labels)
-    thr = tune(dev_gold, dev_scores, labels) if thresholds is None else thresholds
+    thr = tune(dev_gold, scores["gold-dev"], labels) if thresholds is None else thresholds
     out: dict = {"name": name, "thresholds": dict(zip(labels, map(float, thr)))}
-    out["gold-dev"] = metrics(dev_gold, dev_scores >= thr, labels)
+    out["gold-dev"] = metrics(dev_gold, scores["gold-dev"] >= thr, labels)
     for set_name, docs in sets.items():
-        out[set_name] = metrics(gold_matrix(docs, labels), score_fn([d["text"] for d in docs]) >= thr, labels)
-    art = score_fn([article])[0]
+        out[set_name] = metrics(gold_matrix(docs, labels), scores[set_name] >= thr, labels)
+    art = scores["seed_article"][0]
     out["seed_article"] = [lab for j, lab in enumerate(labels) if art[j] >= thr[j]]
     out["seed_article_scores"] = dict(zip(labels, map(float, art)))
     return out
@@ -152,7 +158,8 @@ def main(argv: list[str] | None = None) -> int:
     from tagger.baselines import TfidfTopicBaseline
 
     tfidf = TfidfTopicBaseline().fit([r["text"] for r in silver], [r["topics"] for r in silver], labels)
-    rows.append(evaluate("tfidf+LR (same silver), dev-tuned", tfidf.scores, None, sets, dev, article, labels))
+    rows.append(evaluate("tfidf+LR (same silver), dev-tuned", score_all(tfidf.scores, sets, dev, article), None, sets,
+                         dev, labels))
     print(f"tfidf: {time.perf_counter() - t0:.1f}s")
 
     from tagger.predict import Tagger
@@ -167,12 +174,13 @@ def main(argv: list[str] | None = None) -> int:
             block.passage_length = plen
             t0 = time.perf_counter()
             mode = "whole" if plen == 0 else f"passages-{plen}"
-            thr = saved if plen == own else None
             def score(texts: list[str], tagger=tagger, order=order) -> np.ndarray:
                 return tagger.topic_scores(texts)[:, order]
 
-            rows.append(evaluate(f"{path.name} {mode}" + (" (saved thr)" if thr is not None else " (dev-tuned)"),
-                                 score, thr, sets, dev, article, labels))
+            scores = score_all(score, sets, dev, article)
+            if plen == own:
+                rows.append(evaluate(f"{path.name} {mode} (saved thr)", scores, saved, sets, dev, labels))
+            rows.append(evaluate(f"{path.name} {mode} (dev-tuned)", scores, None, sets, dev, labels))
             print(f"{path.name} {mode}: {time.perf_counter() - t0:.1f}s")
         block.passage_length = own
     print_rows(rows, sets, labels)
