@@ -130,8 +130,11 @@ PERSON_TITLES: frozenset[str] = frozenset(
 
 
 def leading_titles(words: Sequence[str]) -> int:
-    """How many leading ``words`` (normalised strings of one PER span) are titles; never all of them."""
+    """How many leading ``words`` (normalised strings of one PER span) are titles, with the punctuation that
+    follows one (``د .`` once punctuation is spaced off); never all of them, and never up to punctuation only."""
     k = 0
     while k < len(words) - 1 and (words[k] in PERSON_TITLES or words[k].rstrip(".") in PERSON_TITLES):
         k += 1
+        while k < len(words) - 1 and words[k] in (".", "،", ","):
+            k += 1
     return k

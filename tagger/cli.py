@@ -114,6 +114,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     except TaggerError as err:
         print(f"tagger {args.command}: error: {err}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        print(f"tagger {args.command}: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:  # `tagger predict ... | head`: the reader has gone; nothing left to say
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 141
 
 
 # ---------------------------------------------------------------------------------------------- train

@@ -110,6 +110,8 @@ class TrainConfig:
             (self.stride >= 0, "stride must be >= 0"),
             (self.mix_documents >= 0, "mix_documents must be >= 0"),
             (self.passage_length == 0 or 8 <= self.passage_length, "passage_length must be 0 (off) or >= 8"),
+            (self.passage_length == 0 or self.max_length is None or self.passage_length < self.max_length - 2,
+             "passage_length must be below max_length - 2 (passages are shorter than the windows)"),
             (self.max_length is None or self.stride < self.max_length // 2, "stride must be < max_length / 2"),
             (0 <= self.warmup_ratio < 1, "warmup_ratio must be in [0, 1)"),
             (self.early_stopping_patience is None or self.early_stopping_patience > 0, "early_stopping_patience must be > 0"),

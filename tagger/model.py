@@ -44,7 +44,7 @@ class TaggerBlock:
     passage_length: int = 0  # topics: also score passages of this many sub-tokens (0: whole windows only)
     thresholds: dict[str, float] = field(default_factory=dict)
     clitic_policy: str = "strip"
-    trim_titles: bool = True  # ner: titles (السيد، الدكتور...) leading a PER span stay outside it (tagger.arabic)
+    trim_titles: bool = False  # ner (on for models trained from now on; off for older ones): titles (السيد، الدكتور...) leading a PER span stay outside it (tagger.arabic)
     entity_consistency: bool = False  # ner: tag unmarked repeats of a predicted name (tagger.consistency)
     base_model: str = ""
     versions: dict[str, str] = field(default_factory=dict)

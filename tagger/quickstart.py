@@ -43,7 +43,8 @@ def run_quickstart(model: str, out: str, seeds: str | None = None, overrides: li
     started = time.perf_counter()
     print(f"[quickstart] encoder: {model}")
     load_tokenizer(model)  # fail early and plainly when the hub is unreachable
-    print("[quickstart] two trainings on the bundled seed corpus (336 documents), then an evaluation on its test "
+    n_train = sum(1 for line in (seeds_dir / "train.jsonl").read_text(encoding="utf-8").splitlines() if line.strip())
+    print(f"[quickstart] two trainings on the seed corpus ({n_train} documents), then an evaluation on its test "
           "split; each training prints its own time estimate after a few steps")
     for task in ("ner", "topics"):
         sets = [
@@ -65,7 +66,7 @@ def run_quickstart(model: str, out: str, seeds: str | None = None, overrides: li
     article = (seeds_dir / "seed_article.txt").read_text(encoding="utf-8")
     pred = Tagger.from_pretrained(out_dir).predict([article])[0]
     gold = _gold_record(test, article)
-    print("\n".join(describe_article(pred, gold)))
+    print("\n".join(describe_article(pred, gold, n_train)))
     print(f"\n[quickstart] done in {(time.perf_counter() - started) / 60:.1f} min. Next: load the bundle in Python "
           f"(Tagger.from_pretrained({str(out_dir)!r})), `tagger predict {out_dir} FILE`, or open the HTML report.")
     return 0
@@ -81,7 +82,7 @@ def _gold_record(test: Path, article: str) -> dict | None:
     return None
 
 
-def describe_article(pred: Prediction, gold: dict | None) -> list[str]:
+def describe_article(pred: Prediction, gold: dict | None, n_train: int | None = None) -> list[str]:
     """Human-readable lines: the seed article's topics and entities next to its gold annotation."""
     lines = ["", "[quickstart] the seed article (never trained on), compared with its gold annotation"]
     if pred.topics is not None:
@@ -113,7 +114,8 @@ def describe_article(pred: Prediction, gold: dict | None) -> list[str]:
             lines.append(f"    {title}: " + "; ".join(f"{text[k[0]:k[1]]} {show(k)}" for k in sorted(keys)))
     lines.append("  found: " + "; ".join(f"{e.text} {e.label}" for e in pred.entities))
     if missed or wrong_type or extra:
-        lines.append("  The seed corpus is small (336 training documents); a model continued from ANERcorp "
+        size = f" ({n_train} training documents)" if n_train else ""
+        lines.append(f"  The seed corpus is small{size}; a model continued from ANERcorp "
                      "(training/configs/news-ner-mini.yaml) or trained on your own data does better on names it has "
                      "not seen.")
     return lines

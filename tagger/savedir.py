@@ -6,7 +6,8 @@
   model being saved, ``work`` for a training run's scratch space, ``old`` for a replaced directory on its way
   out), and published by :func:`swap_into_place` in one atomic step.
 * Staging siblings left behind by a killed process are removed by the next save to the same place
-  (:func:`clean_stale_staging`): only those whose process is known to be gone, so a concurrent job's are kept.
+  (:func:`clean_stale_staging`): only those whose process is known to be gone on this machine (and an older
+  version's, untouched for two days), so a concurrent job's are kept; no other name is ever removed.
 """
 
 from __future__ import annotations
@@ -44,6 +45,7 @@ def _node() -> str:
 
 _NODE = _node()
 _OWNER_RE = re.compile(r"(\d+)@([A-Za-z0-9_]+)-[0-9a-f]+")
+_LEGACY_RE = re.compile(r"[a-z0-9_]{8}")  # tempfile.mkdtemp's suffix, as versions before 0.2 named staging dirs
 
 
 # ---------------------------------------------------------------------------------------------- checks
@@ -184,9 +186,12 @@ def clean_stale_staging(target: Path) -> list[Path]:
     handled: list[Path] = []
     for entry in entries:
         kind, rest = _staging_parts(target.name, entry.name)
-        if kind is None or not _is_stale(Path(entry.path), rest):
+        if kind is None:
             continue
-        if kind == "old" and not target.exists() and not target.is_symlink():
+        restore = kind == "old" and not target.exists() and not target.is_symlink()
+        if not (_is_stale(Path(entry.path), rest) or (restore and _restorable(Path(entry.path), rest))):
+            continue
+        if restore:
             os.rename(entry.path, target)
             logger.warning("%s: restored from %s, left by an interrupted save", target, entry.name)
         else:
@@ -205,10 +210,19 @@ def _staging_parts(target_name: str, name: str) -> tuple[str | None, str]:
 
 
 def _is_stale(path: Path, rest: str) -> bool:
+    """Only names this library writes are ever stale: this node's with a dead pid, or an older version's
+    ``mkdtemp`` name (8 random characters) unchanged for :data:`STALE_AFTER_S`. Another machine's (its job may
+    still run, e.g. without a dev set it never writes into its work dir) and any other name are kept."""
     match = _OWNER_RE.fullmatch(rest)
-    if match and match[2] == _NODE:
-        return not _pid_alive(int(match[1]))
-    return _idle_seconds(path) > STALE_AFTER_S
+    if match:
+        return match[2] == _NODE and not _pid_alive(int(match[1]))
+    return bool(_LEGACY_RE.fullmatch(rest)) and _idle_seconds(path) > STALE_AFTER_S
+
+
+def _restorable(path: Path, rest: str) -> bool:
+    """A parked previous directory (``.NAME.old-*``, any machine's) whose target is gone may be moved back once
+    nothing changed in it for :data:`STALE_AFTER_S`: moving it back deletes nothing."""
+    return bool(_OWNER_RE.fullmatch(rest) or _LEGACY_RE.fullmatch(rest)) and _idle_seconds(path) > STALE_AFTER_S
 
 
 def _pid_alive(pid: int) -> bool:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import math
 import shutil
+import time
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Any
@@ -20,6 +21,7 @@ from tagger import console
 from tagger.align import document_words, encode_documents, entities_to_tags, make_windows, word_labels
 from tagger.config import ConfigError, Task, TrainConfig
 from tagger.decode import tune_thresholds
+from tagger.errors import OutputError
 from tagger.io import DataError, check_topic_labels, read_documents
 from tagger.model import (
     TaggerBlock,
@@ -324,10 +326,16 @@ def train(config: TrainConfig | str | Path | dict, overrides: list[str] | None =
         if trainer.is_world_process_zero():
             defaults = {f.name: f.default for f in fields(TrainConfig)}
             resolved = cfg.to_dict()
+            resolved.pop("overwrite", None)  # a saved config reused later must not replace directories unasked
             resolved["normalization"] = asdict(cfg.normalization)
             card = model_card(block, resolved, metrics, defaults)
-            save_model_dir(out, model, tokenizer, block, training_config=resolved, metrics=metrics, card=card,
-                           overwrite=cfg.overwrite)
+            try:
+                save_model_dir(out, model, tokenizer, block, training_config=resolved, metrics=metrics, card=card,
+                               overwrite=cfg.overwrite)
+            except OutputError as err:  # something appeared at output_dir while training: keep the trained model
+                out = out.with_name(f"{out.name}-{time.strftime('%Y%m%d-%H%M%S')}")
+                logger.warning("%s; saving the trained model to %s instead", err, out)
+                save_model_dir(out, model, tokenizer, block, training_config=resolved, metrics=metrics, card=card)
             logger.info("saved %s", out)
     finally:
         if not cfg.save_checkpoints:

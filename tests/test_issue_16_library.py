@@ -213,16 +213,18 @@ def test_issue_16_stale_staging_left_by_a_kill_is_cleaned_on_next_save(trained_n
         legacy_old = tmp_path / ".model.tmp-a1b2c3d4"  # an older version's name, untouched for three days
         legacy_new = tmp_path / ".model.work-e5f6g7h8"  # ... and one that may belong to a running older version
         foreign = tmp_path / ".model.work-4242@otherhost_1-0badcafe"  # a job on another machine
-        for d in (legacy_old, legacy_new, foreign):
+        users = tmp_path / ".model.work-notes"  # not a name this library writes: never removed
+        for d in (legacy_old, legacy_new, foreign, users):
             d.mkdir()
-        os.utime(legacy_old, (time.time() - 3 * 86400,) * 2)
+        for d in (legacy_old, foreign, users):
+            os.utime(d, (time.time() - 3 * 86400,) * 2)
         assert dead.returncode == -9 and len(dead_names) == 2 and set(dead_names) <= set(_staging(tmp_path, "model"))
 
         model = AutoModelForTokenClassification.from_pretrained(target)
         save_model_dir(target, model, AutoTokenizer.from_pretrained(target), read_block(target))
         left = _staging(tmp_path, "model")
         assert not set(dead_names) & set(left) and legacy_old.name not in left
-        assert set(alive_names) | {legacy_new.name, foreign.name} == set(left)  # a running job's are kept
+        assert set(alive_names) | {legacy_new.name, foreign.name, users.name} == set(left)  # a running job's are kept
     finally:
         alive.kill()
         alive.wait()

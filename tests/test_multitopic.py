@@ -155,3 +155,18 @@ def test_train_topics_with_mixed_documents_and_passages(tiny_encoder, tmp_path):
     block = json.loads((tmp_path / "m" / "config.json").read_text(encoding="utf-8"))["tagger"]
     assert block["passage_length"] == 8
     assert Tagger.from_pretrained(tmp_path / "m").topics.block.passage_length == 8
+
+
+def test_leading_titles_stay_outside_person_names():
+    from tagger.arabic import leading_titles
+    from tagger.text import pretokenize
+
+    def words(text: str) -> list[str]:
+        return list(pretokenize(text).strings)
+
+    assert leading_titles(words("السيد علي زروقي")) == 1
+    assert leading_titles(words("معالي الوزير الدكتور محمد علي")) == 3
+    assert leading_titles(words("د. محمد علي")) == 2  # "د" and the "." spaced off by normalisation
+    assert leading_titles(words("السيد")) == 0  # never the whole span
+    assert leading_titles(words("علي السيد")) == 0  # only leading words
+    assert leading_titles(words("البابا بنديكت")) == 0  # a name in ANERcorp's conventions, not a title

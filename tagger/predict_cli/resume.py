@@ -30,7 +30,7 @@ SIDECAR_FORMAT = 1
 
 def run_identity(model: str, inputs: Sequence[InputFile]) -> dict[str, Any]:
     """The JSON object stored in the sidecar: what the results in ``OUT`` were computed from."""
-    return {"tagger_resume": SIDECAR_FORMAT, "model": os.path.realpath(model), "inputs": [i.identity() for i in inputs]}
+    return {"tagger_resume": SIDECAR_FORMAT, "model": os.path.realpath(model) if os.path.exists(model) else model, "inputs": [i.identity() for i in inputs]}
 
 
 def write_sidecar(path: Path, identity: dict[str, Any]) -> None:
