@@ -101,13 +101,15 @@ def _plural(hint: Any) -> str:
     return {bool: "booleans", int: "integers", float: "numbers", str: "strings"}.get(hint, "values")
 
 
-def _kind(value: Any) -> str:
-    names = {bool: "a boolean", int: "an integer", float: "a number", str: "a string", list: "a list", dict: "a mapping"}
+def value_kind(value: Any) -> str:
+    """What a parsed YAML/JSON value is, for messages: ``a boolean`` (``true``), ``a number`` (``6.9``), ``null``..."""
+    names = {bool: "a boolean", int: "an integer", float: "a number", str: "a string", list: "a list",
+             dict: "a mapping", _NONE: "null"}
     return names.get(type(value), type(value).__name__)
 
 
 def _wrong(key: str, hint: Any, value: Any, advice: str = "") -> ConfigError:
-    return ConfigError(f"{key}: expected {describe(hint)}, got {value!r} ({_kind(value)}){advice}")
+    return ConfigError(f"{key}: expected {describe(hint)}, got {value!r} ({value_kind(value)}){advice}")
 
 
 def _number(key: str, kind: type, value: Any) -> int | float:

@@ -151,16 +151,6 @@ def _restore(states: dict[str, bool] | None, saved: dict[str, bool]) -> None:
 
 
 # ------------------------------------------------------------------------------------------------ loading
-# parts of a checkpoint that fine-tuning replaces: task heads and the pooler (missing), pretraining heads (unused)
-_HEAD_PARTS = {"classifier", "pre_classifier", "score", "pooler", "cls", "lm_head", "vocab_transform",
-               "vocab_layer_norm", "vocab_projector", "discriminator_predictions", "generator_predictions",
-               "generator_lm_head", "qa_outputs"}
-
-
-def _is_head(key: str) -> bool:
-    return any(part in _HEAD_PARTS for part in key.split("."))
-
-
 def _some(keys: Iterable[str], n: int = 5) -> str:
     keys = sorted(keys)
     return ", ".join(keys[:n]) + (f", ... ({len(keys)} in all)" if len(keys) > n else "")
@@ -169,24 +159,22 @@ def _some(keys: Iterable[str], n: int = 5) -> str:
 def report_loading(info: dict[str, Any], source: str, expect_new_head: bool) -> None:
     """Say in words what transformers' LOAD REPORT says in a table, warning only about what matters.
 
-    ``expect_new_head``: loading a base encoder for fine-tuning, where a new head (and pooler) is expected.
+    ``expect_new_head``: loading a base encoder for fine-tuning, where a new head (and pooler) is expected. What
+    counts as a problem is decided by :func:`tagger.model.loading_problems`; this only prints it.
     """
-    missing = set(info.get("missing_keys") or ())
-    unexpected = set(info.get("unexpected_keys") or ())
-    if expect_new_head:
-        new = {k for k in missing if _is_head(k)}
-        missing -= new
-        unexpected = {k for k in unexpected if not _is_head(k)}
-        if new:
-            what = "classification head and pooler" if any("pooler" in k for k in new) else "classification head"
-            logger.info("new %s initialised (expected when fine-tuning a base encoder)", what)
-    if missing:
+    from tagger.model import loading_problems  # tagger.model imports this module
+
+    new, problems = loading_problems(info, expect_new_head)
+    if new:
+        what = "classification head and pooler" if any("pooler" in k for k in new) else "classification head"
+        logger.info("new %s initialised (expected when fine-tuning a base encoder)", what)
+    if problems.missing:
         logger.warning("%s: %d weight(s) not in the checkpoint, initialised at random: %s; is this the encoder "
-                       "you meant?", source, len(missing), _some(missing))
-    if unexpected:
-        logger.warning("%s: %d checkpoint weight(s) not used by the model: %s", source, len(unexpected),
-                       _some(unexpected))
-    for key, *shapes in info.get("mismatched_keys") or ():
+                       "you meant?", source, len(problems.missing), _some(problems.missing))
+    if problems.unexpected:
+        logger.warning("%s: %d checkpoint weight(s) not used by the model: %s", source, len(problems.unexpected),
+                       _some(problems.unexpected))
+    for key, *shapes in problems.mismatched:
         logger.warning("%s: %s has shape %s in the checkpoint but %s in the model", source, key, *shapes[:2])
 
 

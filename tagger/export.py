@@ -25,23 +25,15 @@ from typing import Any
 import numpy as np
 
 from tagger.errors import TaggerError
-from tagger.model import (
-    ModelLoadError,
-    check_output_dir,
-    load_tokenizer,
-    load_trained_model,
-    new_staging_dir,
-    read_block,
-    swap_into_place,
-)
+from tagger.model import ModelLoadError, load_tokenizer, load_trained_model, read_block
 from tagger.predict import CPU_BATCH_TOKENS, GPU_BATCH_TOKENS, Head, Tagger, load_head
+from tagger.savedir import BUNDLE_PARTS, check_output_dir, new_staging_dir, swap_into_place
 from tagger.schema import Document
 
 logger = logging.getLogger(__name__)
 
 ONNX_FILE = "model.onnx"
 PARITY_FILE = "parity.json"
-OVERWRITE_HINT = "pass overwrite=True (`tagger export --overwrite`)"
 OPSET = 17
 # model types whose graphs onnxruntime's "bert" fusion recognises
 _FUSABLE = {"bert", "roberta", "xlm-roberta", "camembert", "electra", "distilbert"}
@@ -133,7 +125,7 @@ def export_onnx(
 
     ``quantize="int8"`` applies onnxruntime dynamic quantisation (int8 weights, activations quantised at run
     time). Returns the parity report, also written to ``out_dir/parity.json``. ``out_dir`` must pass
-    :func:`tagger.model.check_output_dir` (missing, empty, or a model directory / bundle this library wrote; any
+    :func:`tagger.savedir.check_output_dir` (missing, empty, or a model directory / bundle this library wrote; any
     other directory only with ``overwrite=True``; never the model directory itself or a directory containing it).
     """
     src, out = Path(model_dir), Path(out_dir)
@@ -142,16 +134,19 @@ def export_onnx(
     if not src.is_dir():
         raise ModelLoadError(f"{src}: no such model directory")
     if not (src / "config.json").is_file():
-        parts = [name for name in ("ner", "topics") if (src / name / "config.json").is_file()]
+        parts = [name for name in BUNDLE_PARTS if (src / name / "config.json").is_file()]
         if not parts:
             raise ModelLoadError(f"{src}: neither a model directory (config.json) nor a bundle with ner/ or topics/")
-        out = check_output_dir(out, overwrite=overwrite, protect=[src], bundle=True, overwrite_hint=OVERWRITE_HINT)
+        out = _check_out(out, src, overwrite, bundle=True)
+        for name in parts:  # every part is checked before any is exported: none is written when one is refused
+            read_block(src / name)
+            _check_out(out / name, src, overwrite)
         out.mkdir(parents=True, exist_ok=True)
         reports = {name: export_onnx(src / name, out / name, quantize, dev, opset, optimize, overwrite) for name in parts}
         (out / PARITY_FILE).write_text(json.dumps(reports, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
         return reports
 
-    out = check_output_dir(out, overwrite=overwrite, protect=[src], overwrite_hint=OVERWRITE_HINT)
+    out = _check_out(out, src, overwrite)
     tmp = new_staging_dir(out)
     try:
         started = time.perf_counter()
@@ -185,6 +180,12 @@ def export_onnx(
         raise
     logger.info("exported %s -> %s (%s)", src, out / ONNX_FILE, quantize or "fp32")
     return report
+
+
+def _check_out(out: Path, src: Path, overwrite: bool, bundle: bool = False) -> Path:
+    """:func:`~tagger.savedir.check_output_dir` for an export of ``src`` (never over or around it)."""
+    return check_output_dir(out, overwrite=overwrite, protect=[src], bundle=bundle,
+                            overwrite_hint="pass overwrite=True (`tagger export --overwrite`)")
 
 
 def _load_torch_model(src: Path, task: str):

@@ -16,16 +16,16 @@ from typing import Any
 
 from tagger.arabic import is_proclitic_prefix, starts_with_clitic
 from tagger.config import NormalizationConfig
+from tagger.config_types import value_kind
 from tagger.decode import tag_spans
 from tagger.errors import DataError
 from tagger.schema import ENTITY_LABELS, Document, Span
 from tagger.text import pretokenize
-from tagger.textfile import open_text
+from tagger.textfile import open_text, strip_bom
 
 logger = logging.getLogger(__name__)
 
 _TAG_RE = re.compile(r"^(O|([BIES])-(\S+))$")
-_BOM = "\ufeff"
 
 
 def read_documents(path: str | Path, cfg: NormalizationConfig | None = None) -> list[Document]:
@@ -148,9 +148,7 @@ def iter_jsonl_lines(
 
     A byte-order mark at the start of the first line is ignored. Every record is a JSON object (``dict``).
     """
-    for lineno, raw in enumerate(lines, 1):
-        if lineno == 1:
-            raw = raw.removeprefix(_BOM)
+    for lineno, raw in enumerate(strip_bom(lines), 1):
         if not raw.strip():
             continue
         where = f"{name}:{lineno}"
@@ -159,7 +157,7 @@ def iter_jsonl_lines(
         except json.JSONDecodeError as err:
             raise error(f"{where}: not valid JSON ({err.msg} at column {err.colno})") from None
         if not isinstance(record, dict):
-            raise error(f"{where}: expected a JSON object {{...}} per line, got {_json_type(record)}")
+            raise error(f"{where}: expected a JSON object {{...}} per line, got {value_kind(record)}")
         yield where, lineno, record
 
 
@@ -224,19 +222,12 @@ def _entity_fields(ent: Any, where: str, k: int) -> tuple[int, int, str]:
         if type(value) is not int:  # bool is an int subclass; floats (6.9, 1e20, NaN, Infinity) and strings are not
             raise DataError(
                 f"{where}: entity {k}: \"{key}\" must be an integer character offset, got "
-                f"{_json_repr(value)} ({_json_type(value)}); offsets are not rounded or converted, fix the record"
+                f"{_json_repr(value)} ({value_kind(value)}); offsets are not rounded or converted, fix the record"
             )
     label = ent["label"]
     if not isinstance(label, str) or not label:
         raise DataError(f"{where}: entity {k} has no label string")
     return ent["start"], ent["end"], label
-
-
-def _json_type(value: Any) -> str:
-    """The JSON name of a parsed value's type (``true`` is a boolean, ``6.9`` a number...)."""
-    names = {bool: "a boolean", int: "an integer", float: "a number", str: "a string", list: "an array",
-             dict: "an object", type(None): "null"}
-    return names.get(type(value), type(value).__name__)
 
 
 def _json_repr(value: Any) -> str:

@@ -8,7 +8,9 @@ A file holds documents, each opened by a header line and a topics line::
 
 The brackets are removed and every entity becomes a :class:`~tagger.schema.Span` with character offsets into
 the plain text (end exclusive). Everything outside the brackets is kept verbatim; leading and trailing blank
-lines of a document's text are dropped. Problems raise :class:`MarkupError` naming ``file:line``.
+lines of a document's text are dropped. Problems raise :class:`MarkupError` naming ``file:line``; a file that is
+not UTF-8 (or cannot be opened) raises :class:`~tagger.errors.DataError` with the message every data file gets
+(:mod:`tagger.textfile`: line, byte offset, likely encoding, ``iconv`` command).
 :func:`check_spans` applies the corpus span policy (clitics outside, ``ال`` inside, word boundaries; the clitic
 rules are in :mod:`tagger.arabic`).
 """
@@ -20,8 +22,9 @@ import unicodedata
 from pathlib import Path
 
 from tagger.arabic import is_proclitic_prefix, starts_with_clitic
-from tagger.errors import TaggerError
+from tagger.errors import DataError, TaggerError
 from tagger.schema import DEFAULT_TOPICS, ENTITY_LABELS, Document, Span
+from tagger.textfile import read_text
 
 __all__ = ["MarkupError", "check_spans", "parse_markup", "read_markup"]
 
@@ -138,10 +141,13 @@ def _strip_blank_edges(lines: list[str], first: int) -> tuple[list[str], int]:
 
 
 def read_markup(path: str | Path) -> list[Document]:
-    """Read one markup file into documents; ``Document.source`` is ``path:line`` of each header."""
+    """Read one markup file into documents; ``Document.source`` is ``path:line`` of each header.
+
+    The file is UTF-8 (a BOM is dropped); another encoding is a :class:`~tagger.errors.DataError`.
+    """
     path = Path(path)
     src = str(path)
-    lines = path.read_text(encoding="utf-8-sig").split("\n")
+    lines = read_text(path, DataError).split("\n")
     lines = [ln.removesuffix("\r") for ln in lines]
     headers = [i for i, ln in enumerate(lines) if ln.startswith("###")]
     for i in range(headers[0] if headers else len(lines)):

@@ -155,7 +155,7 @@ def load_model(name: str, task: str, labels: list[str], tags: list[str] | None =
                 )
     except (OSError, ValueError) as err:
         raise _hub_error(name, err) from err
-    console.report_loading(info, name, expect_new_head=True)
+    console.report_loading(info, name, expect_new_head=True)  # the words; loading_problems the interpretation
     if missing is not None:
         missing.update(info.get("missing_keys", ()))
     return model
@@ -223,9 +223,10 @@ def load_trained_model(model_dir: str | Path, cls: Any, **kwargs: Any) -> Any:
     """``cls.from_pretrained(model_dir, **kwargs)`` for a directory this library saved, failing plainly.
 
     ``cls`` is e.g. ``AutoModelForTokenClassification``. ``config.json`` is checked first (:func:`read_block`).
-    A missing, truncated or corrupt ``model.safetensors``, weights whose shapes do not fit ``config.json``, and
-    weights lacking tensors the model needs (transformers would initialise those at random) raise
-    :class:`ModelLoadError` naming the file and what to do.
+    A missing, truncated or corrupt ``model.safetensors``, weights whose shapes do not fit ``config.json``,
+    weights lacking tensors the model needs (transformers would initialise those at random) and weights holding
+    tensors the model does not use (a directory this library saved has none: they come from another model) raise
+    :class:`ModelLoadError` naming the file and what to do (:func:`loading_problems`).
     """
     from safetensors import SafetensorError
 
@@ -240,14 +241,62 @@ def load_trained_model(model_dir: str | Path, cls: Any, **kwargs: Any) -> Any:
         raise ModelLoadError(f"{weights}: damaged or truncated ({err}); {_REPAIR}") from err
     except (OSError, ValueError, RuntimeError) as err:
         raise ModelLoadError(_load_failure(model_dir, err)) from err
-    missing = sorted(info.get("missing_keys") or ())
-    if missing:
-        more = f" and {len(missing) - 3} more" if len(missing) > 3 else ""
-        raise ModelLoadError(
-            f"{weights}: has no weights for {missing[:3]}{more}; it does not belong to this config.json or is "
-            f"damaged: {_REPAIR}"
-        )
+    _, problems = loading_problems(info, expect_new_head=False)
+    if problems.mismatched:
+        key = problems.mismatched[0][0]
+        raise ModelLoadError(f"{weights}: the shape of {key} does not fit {model_dir / 'config.json'}; the two files "
+                             f"come from different models: {_REPAIR}")
+    found = {"has no weights for": problems.missing, "holds weights the model does not use:": problems.unexpected}
+    for what, keys in found.items():
+        if keys:
+            more = f" and {len(keys) - 3} more" if len(keys) > 3 else ""
+            raise ModelLoadError(
+                f"{weights}: {what} {keys[:3]}{more}; it does not belong to this config.json or is damaged: {_REPAIR}"
+            )
     return model
+
+
+# ---------------------------------------------------------------------------------------------- loading info
+# parts of a checkpoint that fine-tuning replaces: task heads and the pooler (missing), pretraining heads (unused)
+HEAD_PARTS = frozenset({
+    "classifier", "pre_classifier", "score", "pooler", "cls", "lm_head", "vocab_transform", "vocab_layer_norm",
+    "vocab_projector", "discriminator_predictions", "generator_predictions", "generator_lm_head", "qa_outputs",
+})
+
+
+@dataclass(frozen=True)
+class LoadingProblems:
+    """What is wrong with a load, from transformers' ``output_loading_info`` (sorted key names)."""
+
+    missing: list[str]  # the model's weights that the checkpoint lacks: initialised at random
+    unexpected: list[str]  # checkpoint weights the model does not use
+    mismatched: list[tuple[Any, ...]]  # (key, checkpoint shape, model shape)
+
+    def __bool__(self) -> bool:
+        return bool(self.missing or self.unexpected or self.mismatched)
+
+
+def loading_problems(info: dict[str, Any], expect_new_head: bool) -> tuple[list[str], LoadingProblems]:
+    """``(expected_new, problems)`` of a ``from_pretrained(..., output_loading_info=True)`` load.
+
+    ``expect_new_head``: a base encoder loaded for fine-tuning, whose new task head (and pooler) are missing from
+    the checkpoint and whose pretraining heads are unused: those are ``expected_new`` (missing head weights) or
+    dropped (unused head weights), not problems. Without it (a model directory this library saved) every missing
+    or unused weight is a problem.
+    """
+    missing = set(info.get("missing_keys") or ())
+    unexpected = set(info.get("unexpected_keys") or ())
+    new: set[str] = set()
+    if expect_new_head:
+        new = {key for key in missing if _is_head(key)}
+        missing -= new
+        unexpected = {key for key in unexpected if not _is_head(key)}
+    mismatched = [tuple(item) for item in info.get("mismatched_keys") or ()]
+    return sorted(new), LoadingProblems(sorted(missing), sorted(unexpected), mismatched)
+
+
+def _is_head(key: str) -> bool:
+    return any(part in HEAD_PARTS for part in key.split("."))
 
 
 def _load_failure(model_dir: Path, err: Exception) -> str:

@@ -24,8 +24,9 @@ SEED_ID = "seed-000"
 
 def run_quickstart(model: str, out: str, seeds: str | None = None, overrides: list[str] | None = None,
                    overwrite: bool = False) -> int:
-    from tagger.model import check_output_dir, load_tokenizer
+    from tagger.model import load_tokenizer
     from tagger.predict import Tagger
+    from tagger.savedir import check_output_dir
     from tagger.trainer import train
 
     seeds_dir = Path(seeds) if seeds else REPO / "seeds"

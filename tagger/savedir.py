@@ -86,7 +86,7 @@ def check_output_dir(
     out = given.resolve()
     if out.exists() and not out.is_dir():
         raise OutputError(f"{out}: exists and is not a directory; give the path of a new directory for the output")
-    _check_parents(out)
+    check_parent_writable(out)
     if not out.exists():
         return out
     _check_protected(out, protect)
@@ -108,15 +108,23 @@ def check_output_dir(
     )
 
 
-def _check_parents(out: Path) -> None:
-    """The nearest existing ancestor of ``out`` must be a directory we may write in."""
-    for parent in out.parents:
+def check_parent_writable(
+    path: Path, *, label: str | None = None, what: str = "the output directory",
+    advice: str = "choose another output directory",
+) -> None:
+    """The nearest existing ancestor of ``path`` must be a directory this process may write in.
+
+    Else :class:`OutputError` ``"LABEL: ..."`` (``label`` defaults to ``path``) saying that ``what`` cannot be
+    created there, and ``advice``. Used for output directories here and for ``tagger predict -o FILE``.
+    """
+    label = str(path) if label is None else label
+    for parent in path.parents:
         if not parent.exists():
             continue
         if not parent.is_dir():
-            raise OutputError(f"{out}: {parent} is a file, so the output directory cannot be created under it")
+            raise OutputError(f"{label}: {parent} is a file, so {what} cannot be created under it")
         if not os.access(parent, os.W_OK | os.X_OK):
-            raise OutputError(f"{out}: cannot write in {parent} (permission denied); choose another output directory")
+            raise OutputError(f"{label}: cannot write in {parent} (permission denied); {advice}")
         return
 
 

@@ -107,7 +107,7 @@ def test_issue_16_overwrite_true_replaces_a_user_directory_explicitly(tiny_encod
 
 
 def test_issue_16_check_output_dir_allowed_cases(trained_ner, trained_topics, tmp_path):
-    from tagger.model import check_output_dir
+    from tagger.savedir import check_output_dir
 
     assert check_output_dir(tmp_path / "new" / "deeper") == (tmp_path / "new" / "deeper").resolve()
     (tmp_path / "empty").mkdir()
@@ -179,14 +179,9 @@ def test_issue_16_export_onnx_overwrite_replaces_explicitly(trained_ner, tmp_pat
 _LEAVE = """
 import os, sys, time
 from pathlib import Path
-import tagger.model as m
+from tagger.savedir import new_staging_dir, new_work_dir
 target = Path(sys.argv[1])
-made = [m.new_staging_dir(target)]
-try:
-    from tagger.savedir import new_work_dir
-    made.append(new_work_dir(target))
-except ImportError:
-    pass
+made = [new_staging_dir(target), new_work_dir(target)]
 print(" ".join(p.name for p in made), flush=True)
 if sys.argv[2] == "die":
     os.kill(os.getpid(), 9)  # killed mid-save: nothing cleans up
@@ -296,7 +291,7 @@ def test_issue_16_windows_1256_config_is_a_config_error(tmp_path):
 def test_issue_16_other_non_utf8_is_reported_without_a_wrong_guess(tmp_path):
     p = tmp_path / "latin.conll"
     p.write_bytes("café\tO\n".encode("latin-1"))
-    with pytest.raises(DataError, match=rf"{re.escape(str(p))}:1: the file is not UTF-8 \(byte 0xe9 at column 4\)") as err:
+    with pytest.raises(DataError, match=rf"{re.escape(str(p))}:1: not UTF-8 \(byte offset 3: e9 09 4f 0a\)") as err:
         read_conll(p)
     assert "cp1256" not in str(err.value)
 
@@ -336,6 +331,15 @@ def _drop_classifier(d: Path) -> None:
     save_file(tensors, d / "model.safetensors", metadata={"format": "pt"})
 
 
+def _add_tensor(d: Path) -> None:
+    import torch
+    from safetensors.torch import load_file, save_file
+
+    tensors = load_file(d / "model.safetensors")
+    tensors["bert.extra.weight"] = torch.zeros(2)
+    save_file(tensors, d / "model.safetensors", metadata={"format": "pt"})
+
+
 def _resize_hidden(d: Path) -> None:
     _edit_config(d, lambda c: c.update(hidden_size=64))
 
@@ -348,6 +352,7 @@ WEIGHT_DAMAGE = {
     "missing": (lambda d: (d / "model.safetensors").unlink(), "model.safetensors", "missing"),
     "missing-tensor": (_drop_classifier, "model.safetensors", r"has no weights for \['classifier.weight'\]"),
     "shape-mismatch": (_resize_hidden, "model.safetensors", "shapes do not fit"),
+    "extra-tensor": (_add_tensor, "model.safetensors", r"holds weights the model does not use: \['bert.extra.weight'\]"),
 }
 
 

@@ -21,7 +21,7 @@ import tagger.predict as predict_mod
 from tagger import Tagger
 from tagger.cli import main
 from tagger.errors import DataError
-from tagger.predict_cli.inputs import check_utf8
+from tagger.textfile import check_utf8
 
 LINES = [f"التقى وزير الاتصالات رقم {i} نظيره الكيني في نيروبي" for i in range(23)]
 OLD = b'{"text": "previous results the user keeps"}\n'
@@ -174,9 +174,9 @@ def test_issue_16_predict_interrupt_keeps_previous_results_and_resumes(trained_n
 
     with monkeypatch.context() as m:
         m.setattr(predict_mod.Tagger, "predict", interrupt_on_third)
-        with pytest.raises(KeyboardInterrupt):
-            predict(trained_ner, text_file, "-o", old_results, "--chunk-size", "6")
+        assert predict(trained_ner, text_file, "-o", old_results, "--chunk-size", "6") == 130  # Ctrl-C: exit 130
     partial = old_results.with_name("results.jsonl.partial")
+    assert not old_results.with_name("results.jsonl.lock").exists()
     assert old_results.read_bytes() == OLD and len(rows(partial)) == 12
     assert "--resume" in capsys.readouterr().err
     assert predict(trained_ner, text_file, "-o", old_results, "--chunk-size", "6", "--resume") == 0

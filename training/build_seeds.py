@@ -12,7 +12,6 @@ from pathlib import Path
 
 from tagger.corpus import (
     SPLITS,
-    CorpusError,
     load_sources,
     render_jsonl,
     render_stats,
@@ -20,7 +19,7 @@ from tagger.corpus import (
     split_documents,
     validate_corpus,
 )
-from tagger.markup import MarkupError
+from tagger.errors import TaggerError
 
 SEEDS = Path(__file__).resolve().parent.parent / "seeds"
 SEED_ID = "seed-000"
@@ -47,7 +46,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         files = build(args.src, args.out, args.readme)
-    except (MarkupError, CorpusError) as err:
+    except TaggerError as err:  # MarkupError, CorpusError, DataError (a source file that is not UTF-8)
         print(f"error: {err}", file=sys.stderr)
         return 2
     stale = [p for p, body in files.items() if not p.exists() or p.read_text(encoding="utf-8") != body]

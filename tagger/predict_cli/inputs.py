@@ -3,23 +3,20 @@
 Contracts:
 
 * :func:`check_inputs` runs before the output is touched and before the model is loaded. Every file must exist,
-  be a regular file, be readable and decode as UTF-8 (streamed in chunks with an incremental decoder, so a big
+  be a regular file, be readable and decode as UTF-8 (:func:`tagger.textfile.check_utf8`, streamed, so a big
   file is never held in memory). Stdin (``-``) cannot be checked up front; decoding errors there are reported
-  when they are met.
+  when they are met, with the same message. A file that cannot be read any more when its turn comes (deleted
+  since the check) is a ``DataError`` naming it.
 * Formats: ``.json``/``.jsonl`` files are JSON lines (one object with a string ``"text"`` per line, blank lines
   skipped); other files hold one text per line. Stdin is JSON lines when its first non-blank line starts with
   ``{``, else text lines.
 * Lines split on ``\\n`` only: a bare ``\\r`` inside a line stays in the text, the ``\\r`` of ``\\r\\n`` is
-  removed. A UTF-8 BOM at the start of an input is ignored.
+  removed. A UTF-8 BOM at the start of an input is ignored (the BOM rule of :mod:`tagger.textfile`).
 * A JSON record's ``"id"`` (any JSON value) is carried on the :class:`InputRecord`; text lines have no id.
 """
 
 from __future__ import annotations
 
-import codecs
-import hashlib
-import io
-import shlex
 import sys
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -29,12 +26,10 @@ from typing import Any
 
 from tagger.errors import DataError
 from tagger.io import iter_jsonl_lines
+from tagger.textfile import STDIN_NAME, check_utf8, strip_bom, utf8_lines
 
 STDIN = "-"
 JSON_SUFFIXES = (".json", ".jsonl")
-HEAD_BYTES = 64 * 1024  # the part of a file hashed into its identity (see InputFile.identity)
-CHUNK_BYTES = 1 << 20  # read size of the UTF-8 check
-BOM = "\ufeff"
 
 
 @dataclass(frozen=True)
@@ -97,45 +92,6 @@ def _scan(name: str) -> InputFile:
     return InputFile(name, path, path.suffix.lower() in JSON_SUFFIXES, size, head)
 
 
-def check_utf8(fh: io.RawIOBase | io.BufferedIOBase, name: str, chunk: int = CHUNK_BYTES) -> tuple[int, str]:
-    """Stream ``fh`` through a strict incremental UTF-8 decoder; return (size, sha256 of the first 64 KiB).
-
-    Raises :class:`DataError` naming ``name:line``, the byte offset and how to convert the file.
-    """
-    decoder = codecs.getincrementaldecoder("utf-8")("strict")
-    digest = hashlib.sha256()
-    pos = newlines = 0
-    first = b""
-    while True:
-        block = fh.read(chunk)
-        if pos < HEAD_BYTES:
-            digest.update(block[: HEAD_BYTES - pos])
-            first = first or block[:4]
-        pending = len(decoder.getstate()[0])
-        try:
-            decoder.decode(block, final=not block)
-        except UnicodeDecodeError as err:
-            offset = pos - pending + err.start
-            line = newlines + block[: max(0, offset - pos)].count(b"\n") + 1
-            raise DataError(_not_utf8(name, line, offset, err.object[err.start : err.start + 4], first)) from None
-        if not block:
-            return pos, digest.hexdigest()
-        newlines += block.count(b"\n")
-        pos += len(block)
-
-
-def _not_utf8(name: str, line: int, offset: int, bad: bytes, first: bytes) -> str:
-    path = Path(name)
-    converted = shlex.quote(str(path.with_name(f"{path.stem}.utf8{path.suffix}")))
-    source = "utf-16" if first[:2] in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE) else "cp1256"
-    why = ("it starts with a UTF-16 byte-order mark" if source == "utf-16"
-           else "Arabic text saved as Windows-1256, cp1256, is common")
-    return (
-        f"{name}:{line}: not UTF-8 (byte offset {offset}: {bad.hex(' ')}); inputs must be UTF-8 ({why}). "
-        f"Convert it, e.g. `iconv -f {source} -t utf-8 {shlex.quote(name)} > {converted}`, and pass {converted}"
-    )
-
-
 # ---------------------------------------------------------------------------------------------- reading
 def iter_records(inputs: Iterable[InputFile]) -> Iterator[InputRecord]:
     """Every record of every input, in order, read lazily (one line at a time)."""
@@ -143,26 +99,30 @@ def iter_records(inputs: Iterable[InputFile]) -> Iterator[InputRecord]:
         if inp.path is None:
             yield from _stdin_records()
         else:
-            with inp.path.open(encoding="utf-8", newline="\n") as fh:
-                yield from _records(_without_bom(_decoded(fh, inp.name)), inp.name, bool(inp.json))
+            yield from _records(_file_lines(inp.path, inp.name), inp.name, bool(inp.json))
+
+
+def _file_lines(path: Path, name: str) -> Iterator[str]:
+    """The lines of a checked input; one that became unreadable since the check is a :class:`DataError`."""
+    try:
+        with path.open("rb") as fh:
+            yield from utf8_lines(fh, name)
+    except OSError as err:
+        raise DataError(f"{name}: cannot read it any more ({err.strerror or err}); it was readable when the inputs "
+                        "were checked: was it moved or deleted since? Run again once it is back") from None
 
 
 def _stdin_records() -> Iterator[InputRecord]:
     """Stdin as UTF-8 split on ``\\n`` only; JSON lines or text lines by its first non-blank line."""
     buffer = getattr(sys.stdin, "buffer", None)
-    stream = io.TextIOWrapper(buffer, encoding="utf-8", newline="\n") if buffer is not None else sys.stdin
-    try:
-        lines = _without_bom(_decoded(stream, "<stdin>"))
-        head: list[str] = []
-        for line in lines:
-            head.append(line)
-            if line.strip():
-                break
-        is_json = bool(head) and head[-1].lstrip().startswith("{")
-        yield from _records(chain(head, lines), "<stdin>", is_json)
-    finally:
-        if stream is not sys.stdin:
-            stream.detach()  # leave sys.stdin.buffer open for whoever owns it
+    lines = utf8_lines(buffer, STDIN_NAME) if buffer is not None else strip_bom(sys.stdin)
+    head: list[str] = []
+    for line in lines:
+        head.append(line)
+        if line.strip():
+            break
+    is_json = bool(head) and head[-1].lstrip().startswith("{")
+    yield from _records(chain(head, lines), STDIN_NAME, is_json)
 
 
 def _records(lines: Iterable[str], name: str, is_json: bool) -> Iterator[InputRecord]:
@@ -176,26 +136,3 @@ def _records(lines: Iterable[str], name: str, is_json: bool) -> Iterator[InputRe
     for lineno, raw in enumerate(lines, 1):
         text = raw[:-1] if raw.endswith("\n") else raw
         yield InputRecord(text[:-1] if text.endswith("\r") else text, f"{name}:{lineno}")
-
-
-def _without_bom(lines: Iterable[str]) -> Iterator[str]:
-    it = iter(lines)
-    first = next(it, None)
-    if first is None:
-        return
-    yield first[1:] if first.startswith(BOM) else first
-    yield from it
-
-
-def _decoded(lines: Iterable[str], name: str) -> Iterator[str]:
-    """``lines`` with a decoding error (stdin, or a file changed since the check) turned into a DataError."""
-    n = 0
-    try:
-        for line in lines:
-            n += 1
-            yield line
-    except UnicodeDecodeError as err:
-        raise DataError(
-            f"{name}: not UTF-8 at or after line {n + 1} ({err.reason}); inputs must be UTF-8. Arabic text saved as "
-            "Windows-1256 is common: convert it with `iconv -f cp1256 -t utf-8 IN > OUT`"
-        ) from None

@@ -13,6 +13,9 @@ Contracts:
 * ``--resume`` only appends (:class:`AppendSink`), after cutting off a partial last line; when it continued
   ``OUT.partial`` it renames it over ``OUT`` at the end.
 * An output that is not a regular file (``/dev/null``, a pipe) is written directly (:class:`DirectSink`).
+* One run per output file: a run holds an exclusive lock on ``OUT.lock`` (:func:`output_lock`) from before it
+  looks for results to resume until its results are final, so two runs never interleave ``OUT.partial`` or the
+  sidecar; a second run is refused with an ``OutputError``. The lock file is removed at the end.
 """
 
 from __future__ import annotations
@@ -26,10 +29,17 @@ from pathlib import Path
 from typing import IO, Any
 
 from tagger.errors import OutputError
+from tagger.savedir import check_parent_writable
+
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - Windows: no lock (see output_lock)
+    fcntl = None  # type: ignore[assignment]
 
 STDOUT = "-"
 PARTIAL_SUFFIX = ".partial"
 SIDECAR_SUFFIX = ".resume.json"
+LOCK_SUFFIX = ".lock"
 
 
 @dataclass(frozen=True)
@@ -47,6 +57,10 @@ class OutputPlan:
     @property
     def sidecar(self) -> Path:
         return self._beside(SIDECAR_SUFFIX)
+
+    @property
+    def lock(self) -> Path:
+        return self._beside(LOCK_SUFFIX)
 
     def _beside(self, suffix: str) -> Path:
         if self.target is None:
@@ -75,7 +89,7 @@ def plan_output(output: str, inputs: Sequence[str], resume: bool) -> OutputPlan:
 
 
 def _refuse_inputs(plan: OutputPlan, output: str, inputs: Sequence[str]) -> None:
-    ours = [p for p in (plan.target, plan.partial, plan.sidecar) if p is not None and p.exists()]
+    ours = [p for p in (plan.target, plan.partial, plan.sidecar, plan.lock) if p is not None and p.exists()]
     for name in inputs:
         if name == STDOUT or not Path(name).is_file():
             continue  # stdin, or a missing input that the input check reports
@@ -90,17 +104,7 @@ def _check_writable(plan: OutputPlan, output: str) -> None:
     assert plan.target is not None
     if plan.target.exists() and not os.access(plan.target, os.W_OK):
         raise OutputError(f"-o {output}: is read-only; make it writable or give another output file")
-    parent = _nearest_existing(plan.target.parent)
-    if not parent.is_dir():
-        raise OutputError(f"-o {output}: {parent} is not a directory")
-    if not os.access(parent, os.W_OK | os.X_OK):
-        raise OutputError(f"-o {output}: cannot write in {parent} (permission denied); give another output file")
-
-
-def _nearest_existing(path: Path) -> Path:
-    while not path.exists() and path != path.parent:
-        path = path.parent
-    return path
+    check_parent_writable(plan.target, label=f"-o {output}", what="the output file", advice="give another output file")
 
 
 def prepare_output(plan: OutputPlan) -> None:
@@ -112,6 +116,51 @@ def prepare_output(plan: OutputPlan) -> None:
     except OSError as err:
         raise OutputError(f"cannot create the output directory {plan.target.parent}: {err.strerror}") from None
     print(f"tagger predict: created directory {plan.target.parent}", file=sys.stderr)
+
+
+@contextmanager
+def output_lock(plan: OutputPlan) -> Iterator[None]:
+    """Hold an exclusive ``flock`` on ``OUT.lock`` for the block; :class:`OutputError` when another run holds it.
+
+    The lock file is removed at the end (while still locked, and a run that locked a file removed meanwhile
+    tries again, so two runs never both hold one). Nothing is locked for stdout, a device or pipe, or where the
+    OS has no ``fcntl`` (Windows).
+    """
+    if plan.target is None or plan.direct or fcntl is None:
+        yield
+        return
+    fd = _lock(plan.lock, plan.target)
+    try:
+        yield
+    finally:
+        if fd is not None:
+            plan.lock.unlink(missing_ok=True)
+            os.close(fd)
+
+
+def _lock(lock: Path, target: Path) -> int | None:
+    """An open, locked descriptor of ``lock``; None where the file system cannot lock (then no lock is held)."""
+    while True:
+        try:
+            fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o666)
+        except OSError as err:
+            raise OutputError(f"{lock}: cannot create the lock file ({err.strerror or err}); give another -o") from None
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            raise OutputError(f"another tagger predict is writing {target} (it holds {lock}); wait until it has "
+                              "finished, or write to another -o") from None
+        except OSError:  # e.g. a network file system without locks
+            os.close(fd)
+            return None
+        try:
+            same = os.path.samestat(os.fstat(fd), os.stat(lock))
+        except FileNotFoundError:
+            same = False
+        if same:
+            return fd
+        os.close(fd)  # the run that held it removed it just before letting go: lock the new file
 
 
 # ---------------------------------------------------------------------------------------------- sinks

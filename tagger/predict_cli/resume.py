@@ -34,7 +34,10 @@ def run_identity(model: str, inputs: Sequence[InputFile]) -> dict[str, Any]:
 
 
 def write_sidecar(path: Path, identity: dict[str, Any]) -> None:
-    """Write ``identity`` to ``path`` atomically (a temporary file renamed over it)."""
+    """Write ``identity`` to ``path`` atomically (a temporary file renamed over it).
+
+    The temporary file has a fixed name: safe because one run at a time writes an output (``OUT.lock``).
+    """
     tmp = path.with_name(path.name + ".tmp")
     tmp.write_text(json.dumps(identity, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
     os.replace(tmp, path)

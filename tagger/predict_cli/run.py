@@ -1,9 +1,10 @@
 """``tagger predict``: check everything, load the model, stream the inputs through it in chunks, write JSONL.
 
 Order (each step may raise a :class:`~tagger.errors.TaggerError`, and none destroys anything):
-output plan (``-o`` is not an input, not a directory...) -> inputs checked (exist, readable, UTF-8) -> resume
-point and sidecar checked -> missing output directory created -> model loaded -> tagging, ``--chunk-size``
-texts read, tagged and written per step -> results made final -> a one-line summary on stderr.
+output plan (``-o`` is not an input, not a directory...) -> inputs checked (exist, readable, UTF-8) -> missing
+output directory created -> ``OUT.lock`` taken (another run writing ``OUT``: refused) -> resume point and sidecar
+checked -> model loaded -> tagging, ``--chunk-size`` texts read, tagged and written per step -> results made final
+-> lock released -> a one-line summary on stderr.
 
 Each output line is the input record's ``"id"`` (JSON inputs that have one; first) followed by
 :meth:`tagger.schema.Prediction.to_dict`. Stdout receives only JSONL; messages go to stderr.
@@ -25,6 +26,7 @@ from tagger.predict_cli.output import (
     OutputPlan,
     ReplaceSink,
     Sink,
+    output_lock,
     plan_output,
     prepare_output,
 )
@@ -74,23 +76,24 @@ def run_predict(opts: PredictOptions) -> int:
     plan = plan_output(opts.output, opts.files, opts.resume)
     inputs = check_inputs(opts.files)
     identity = run_identity(opts.model, inputs)
-    point, vouched = prepare_resume(plan, identity) if opts.resume else (None, False)
-    prepare_output(plan)
-    tagger = _load(opts)
-    sink = _sink(plan, point, None if vouched else (lambda: write_sidecar(plan.sidecar, identity)))
-    records = iter_records(inputs)
-    if point is not None:
-        records = skip_done(records, point)
-    stats = Stats()
-    try:
-        _tag(tagger, records, sink, opts.chunk_size, stats, initial=point.done if point else 0)
-        sink.commit()
-    except KeyboardInterrupt:
-        sink.abort(interrupted=True)
-        raise
-    except BaseException:
-        sink.abort(interrupted=False)
-        raise
+    prepare_output(plan)  # a new directory: nothing there to resume or to refuse
+    with output_lock(plan):
+        point, vouched = prepare_resume(plan, identity) if opts.resume else (None, False)
+        tagger = _load(opts)
+        sink = _sink(plan, point, None if vouched else (lambda: write_sidecar(plan.sidecar, identity)))
+        records = iter_records(inputs)
+        if point is not None:
+            records = skip_done(records, point)
+        stats = Stats()
+        try:
+            _tag(tagger, records, sink, opts.chunk_size, stats, initial=point.done if point else 0)
+            sink.commit()
+        except KeyboardInterrupt:
+            sink.abort(interrupted=True)
+            raise
+        except BaseException:
+            sink.abort(interrupted=False)
+            raise
     print(summary(stats, sink.destination, point.done if point else 0, tagger.has_ner, tagger.has_topics),
           file=sys.stderr)
     return 0
