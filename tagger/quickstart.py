@@ -95,6 +95,11 @@ def describe_article(pred: Prediction, gold: dict | None, n_train: int | None = 
             note = "" if not gold else ("  <- missed" if label in want and mark == " " else
                                         "  <- not in gold" if label not in want and mark == "+" else "")
             lines.append(f"    {mark} {label:14s} score {score:.2f}  threshold {pred.topics.thresholds[label]:.2f}{note}")
+        missed_topics = sorted(want - set(pred.topics.labels)) if gold else []
+        if missed_topics:
+            lines.append(f"    missed {', '.join(missed_topics)}: a topic that only a sub-headline or one sentence carries is "
+                         "the hardest case for a model trained on a few hundred whole articles; train on more data "
+                         "(training/configs/topics-mini.yaml) or add such documents to yours.")
     text = pred.text
     found = {(e.start, e.end): e for e in pred.entities}
     if gold is None:
