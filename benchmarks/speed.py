@@ -80,8 +80,8 @@ def _build_builtin(name: str, task: str, out: Path) -> None:
     import torch
     from transformers import AutoModelForSequenceClassification, AutoModelForTokenClassification, BertConfig
 
+    from tagger.examples import ner_tags
     from tagger.model import TaggerBlock, load_tokenizer, save_model_dir
-    from tagger.trainer import ner_tags
 
     encoder = SHARED / "models" / "arabic-mini-bert"
     if not encoder.is_dir():

@@ -115,9 +115,10 @@ def eval_plain(model_dir: Path, data, max_length: int) -> float:
 
 def run(args: argparse.Namespace) -> list[dict]:
     from tagger.config import Task
+    from tagger.examples import evaluate_model, ner_tags
     from tagger.io import read_conll
     from tagger.predict import Tagger
-    from tagger.trainer import evaluate_model, ner_tags, train
+    from tagger.trainer import train
 
     splits = args.shared / "data" / "splits" / "anercorp"
     encoder = args.shared / "models" / "arabic-mini-bert"

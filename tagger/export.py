@@ -332,7 +332,7 @@ def parity_check(torch_dir: str | os.PathLike, onnx_dir: str | os.PathLike, dev:
         "same_decisions": sum(same) / len(same) if same else 1.0,
     }
     if dev_docs:
-        from tagger.trainer import evaluate_model
+        from tagger.examples import evaluate_model
 
         key = "strict_f1" if task == "ner" else "micro_f1"
         scores = {}
