@@ -36,7 +36,7 @@ def no_training(monkeypatch):
     def boom(*args, **kwargs):
         raise AssertionError("train() got past the output-directory check")
 
-    for name in ("_read", "read_documents", "load_tokenizer", "load_model"):
+    for name in ("read_all", "read_documents", "load_tokenizer", "load_model"):
         monkeypatch.setattr(f"tagger.trainer.{name}", boom)
 
 
