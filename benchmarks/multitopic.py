@@ -65,27 +65,17 @@ def composed_sets(silver: list[dict], holdout: list[dict], seeds_test: list[dict
     }
 
 
-def tune(gold: np.ndarray, scores: np.ndarray, labels: tuple[str, ...]) -> np.ndarray:
-    from tagger.decode import tune_thresholds
-
-    found = tune_thresholds([{lab for j, lab in enumerate(labels) if g[j]} for g in gold], scores, labels)
-    return np.array([found[lab] for lab in labels])
+def gold_sets(records: list[dict], labels: tuple[str, ...]) -> list[set[str]]:
+    return [set(r.get("topics") or []) & set(labels) for r in records]
 
 
-def metrics(gold: np.ndarray, pred: np.ndarray, labels: tuple[str, ...]) -> dict:
-    from sklearn.metrics import f1_score, precision_score, recall_score
+def metrics(gold: list[set[str]], scores: np.ndarray, labels: tuple[str, ...], thresholds: dict[str, float]) -> dict:
+    """The library's topic scorer (:func:`tagger.metrics.topic_metrics`), reduced to the columns printed here."""
+    from tagger.metrics import topic_metrics
 
-    per = recall_score(gold, pred, average=None, zero_division=0)
-    return {
-        "micro_f1": float(f1_score(gold, pred, average="micro", zero_division=0)),
-        "precision": float(precision_score(gold, pred, average="micro", zero_division=0)),
-        "recall": float(recall_score(gold, pred, average="micro", zero_division=0)),
-        **{f"recall_{lab}": float(per[j]) for j, lab in enumerate(labels)},
-    }
-
-
-def gold_matrix(records: list[dict], labels: tuple[str, ...]) -> np.ndarray:
-    return np.array([[lab in (r.get("topics") or []) for lab in labels] for r in records], dtype=int)
+    m = topic_metrics(gold, scores, labels, thresholds)
+    return {"micro_f1": m["micro_f1"], "precision": m["micro_precision"], "recall": m["micro_recall"],
+            **{f"recall_{lab}": m["per_label"][lab]["recall"] for lab in labels}}
 
 
 def score_all(score_fn, sets: dict[str, list[dict]], dev: list[dict], article: str) -> dict[str, np.ndarray]:
@@ -97,15 +87,17 @@ def score_all(score_fn, sets: dict[str, list[dict]], dev: list[dict], article: s
 
 def evaluate(name: str, scores: dict[str, np.ndarray], thresholds, sets: dict[str, list[dict]], dev: list[dict],
              labels: tuple[str, ...]) -> dict:
-    """One row; ``thresholds`` an array, or None = tuned on gold dev (the library's tuning)."""
-    dev_gold = gold_matrix(dev, labels)
-    thr = tune(dev_gold, scores["gold-dev"], labels) if thresholds is None else thresholds
-    out: dict = {"name": name, "thresholds": dict(zip(labels, map(float, thr)))}
-    out["gold-dev"] = metrics(dev_gold, scores["gold-dev"] >= thr, labels)
+    """One row; ``thresholds`` a label -> threshold mapping, or None = tuned on gold dev (the library's tuning)."""
+    from tagger.decode import tune_thresholds
+
+    dev_gold = gold_sets(dev, labels)
+    thr = tune_thresholds(dev_gold, scores["gold-dev"], labels) if thresholds is None else thresholds
+    out: dict = {"name": name, "thresholds": dict(thr)}
+    out["gold-dev"] = metrics(dev_gold, scores["gold-dev"], labels, thr)
     for set_name, docs in sets.items():
-        out[set_name] = metrics(gold_matrix(docs, labels), scores[set_name] >= thr, labels)
+        out[set_name] = metrics(gold_sets(docs, labels), scores[set_name], labels, thr)
     art = scores["seed_article"][0]
-    out["seed_article"] = [lab for j, lab in enumerate(labels) if art[j] >= thr[j]]
+    out["seed_article"] = [lab for j, lab in enumerate(labels) if art[j] >= thr[lab]]
     out["seed_article_scores"] = dict(zip(labels, map(float, art)))
     return out
 
@@ -169,7 +161,7 @@ def main(argv: list[str] | None = None) -> int:
         block = tagger.topics.block
         own = block.passage_length
         order = [tagger.topic_labels.index(lab) for lab in labels]
-        saved = np.array([tagger.thresholds.get(lab, 0.5) for lab in labels])
+        saved = {lab: tagger.thresholds.get(lab, 0.5) for lab in labels}
         for plen in args.passages:
             block.passage_length = plen
             t0 = time.perf_counter()
