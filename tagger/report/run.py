@@ -27,18 +27,6 @@ from tagger.schema import Document, Span
 logger = logging.getLogger(__name__)
 
 SCHEMA_VERSION = 1
-__all__ = [
-    "EvalData",
-    "EvalError",
-    "SystemPredictions",
-    "evaluate_ner",
-    "evaluate_systems",
-    "headline",
-    "predict_system",
-    "prepare_data",
-    "run_eval",
-    "write_report",
-]
 
 
 def _doc_id(doc: Document, i: int) -> str:
