@@ -1,6 +1,6 @@
 """Multi-topic documents: do models keep a topic that only one paragraph carries? One run, ours next to TF-IDF.
 
-Composed test sets (:mod:`tagger.multitopic`: real single-topic texts joined into documents on 2-4 topics, each
+Composed test sets (:mod:`tagger.data.multitopic`: real single-topic texts joined into documents on 2-4 topics, each
 text used once, gold = the union of the parts' topics):
 
 * ``heldout``  parts never trained on by the topic recipe nor the quickstart model: the silver holdout of
@@ -36,8 +36,8 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from tagger.multitopic import compose_documents, single_topic_paragraphs  # noqa: E402
-from tagger.weak import DEFAULT_LABELS  # noqa: E402
+from tagger.data.multitopic import compose_documents, single_topic_paragraphs  # noqa: E402
+from tagger.data.weak import DEFAULT_LABELS  # noqa: E402
 
 SHARED = ROOT.parent / "shared"
 DEFAULT_DEV = SHARED / "data" / "gold" / "topics-dev.jsonl"

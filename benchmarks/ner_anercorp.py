@@ -297,7 +297,7 @@ def tagger_word_tags(model_dir: Path, tests: dict[str, list[Sentence]], test_fil
                      ) -> dict[str, list[list[str]]]:
     """Word-level IOB2 tags from a saved model: ``Tagger.predict_documents`` -> ``entities_to_tags``."""
     from tagger.align import entities_to_tags
-    from tagger.io import read_conll
+    from tagger.data.io import read_conll
     from tagger.predict import Tagger
     from tagger.schema import Span
 
@@ -306,7 +306,7 @@ def tagger_word_tags(model_dir: Path, tests: dict[str, list[Sentence]], test_fil
     for name, sents in tests.items():
         docs = read_conll(test_files[name])
         if len(docs) != len(sents):
-            raise AlignmentError(f"{test_files[name]}: tagger.io.read_conll gave {len(docs)} documents, "
+            raise AlignmentError(f"{test_files[name]}: tagger.data.io.read_conll gave {len(docs)} documents, "
                                  f"the benchmark reader {len(sents)} sentences")
         out = []
         for i, (doc, pred) in enumerate(zip(docs, tagger.predict_documents(docs), strict=True)):

@@ -144,7 +144,7 @@ def onnx_dir(spec: ModelSpec, quantize: str | None, work: Path) -> Path:
 def load_texts(task: str, limit: int | None, shared: Path) -> tuple[list[str], list[Any], list[list[tuple[int, int]]]]:
     """Texts, gold (tag lists or label sets) and word spans (NER) -- the first ``limit`` of the file."""
     from tagger.align import entities_to_tags
-    from tagger.io import read_conll, read_jsonl
+    from tagger.data.io import read_conll, read_jsonl
 
     if task == "ner":
         path = shared / "data" / "splits" / "anercorp" / "test.conll"

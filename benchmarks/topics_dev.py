@@ -2,7 +2,7 @@
 
 Rows printed (micro-F1, macro-F1, per-label F1, sklearn metrics):
 
-* ``rules``            the weak rules of :mod:`tagger.weak` applied directly (no training);
+* ``rules``            the weak rules of :mod:`tagger.data.weak` applied directly (no training);
 * ``tfidf@0.5``        TF-IDF char n-grams + LR trained on the SILVER train set, thresholds 0.5;
 * ``tfidf@dev-tuned``  the same scores with per-label thresholds tuned ON DEV (optimistic: tuned on the data
                        it is scored on);
@@ -39,7 +39,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from tagger.baselines import RuleTopicBaseline, TfidfTopicBaseline  # noqa: E402
-from tagger.weak import DEFAULT_LABELS  # noqa: E402
+from tagger.data.weak import DEFAULT_LABELS  # noqa: E402
 
 DEFAULT_DEV = ROOT.parent / "shared" / "data" / "gold" / "topics-dev.jsonl"
 DEFAULT_SILVER = ROOT / "data" / "silver" / "topics-train.jsonl"

@@ -115,8 +115,8 @@ def eval_plain(model_dir: Path, data, max_length: int) -> float:
 
 def run(args: argparse.Namespace) -> list[dict]:
     from tagger.config import Task
+    from tagger.data.io import read_conll
     from tagger.examples import evaluate_model, ner_tags
-    from tagger.io import read_conll
     from tagger.predict import Tagger
     from tagger.trainer import train
 

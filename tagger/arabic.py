@@ -11,7 +11,7 @@ needs it; they are not interchangeable:
   policy checks of gold spans (seed markup, JSONL/CoNLL validation).
 * :func:`split_clitics`: proclitics / stem / enclitic of a word, as features of the CRF baseline.
 * :data:`PROCLITICS_PATTERN` and :data:`PROCLITICS_PATTERN_NO_CONJUNCTION`: the ``{C}`` cluster of the weak topic
-  rules' pattern language (text in :func:`tagger.weak.normalize_for_match` form).
+  rules' pattern language (text in :func:`tagger.data.weak.normalize_for_match` form).
 
 Titles: both the project's guidelines (``seeds/GUIDELINES.md`` 1.1) and ANERcorp keep titles, honorifics and
 roles outside a PER span (``السيد [ستار هاشمي]``, ``الدكتور [...]``); a model trained on a small corpus still

@@ -12,10 +12,10 @@ from typing import Any
 
 from tagger.align import document_words, encode_documents, entities_to_tags, make_windows, word_labels
 from tagger.config import Task, TrainConfig
+from tagger.data.io import DataError, check_topic_labels, read_documents
+from tagger.data.multitopic import mixed_windows
 from tagger.decode import tune_thresholds
-from tagger.io import DataError, check_topic_labels, read_documents
 from tagger.model import TaggerBlock
-from tagger.multitopic import mixed_windows
 from tagger.predict import Tagger
 from tagger.schema import Document
 

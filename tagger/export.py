@@ -295,7 +295,7 @@ class _Recorder:
 def parity_check(torch_dir: str | os.PathLike, onnx_dir: str | os.PathLike, dev: str | os.PathLike | None = None,
                  max_docs: int = 64) -> dict[str, Any]:
     """Compare the torch and ONNX backends of one model on the same batches (and on ``dev`` when given)."""
-    from tagger.io import read_documents
+    from tagger.data.io import read_documents
 
     ref_head = load_head(Path(torch_dir), "cpu")
     onnx_h = onnx_head(onnx_dir)

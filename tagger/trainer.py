@@ -19,9 +19,9 @@ from transformers import Trainer
 
 from tagger import console
 from tagger.config import ConfigError, Task, TrainConfig
+from tagger.data.io import DataError, read_documents
 from tagger.errors import OutputError
 from tagger.examples import Collator, build_examples, evaluate_model, ner_tags, read_all, resolve_labels
-from tagger.io import DataError, read_documents
 from tagger.model import (
     TaggerBlock,
     load_model,

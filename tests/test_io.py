@@ -5,7 +5,15 @@ import logging
 
 import pytest
 
-from tagger.io import DataError, check_topic_labels, read_conll, read_csv, read_documents, read_jsonl, validate_document
+from tagger.data.io import (
+    DataError,
+    check_topic_labels,
+    read_conll,
+    read_csv,
+    read_documents,
+    read_jsonl,
+    validate_document,
+)
 from tagger.schema import Document, Span
 
 

@@ -17,8 +17,8 @@ from conftest import FIXTURES, ROOT, copy_model
 
 from tagger.cli import main
 from tagger.config import TrainConfig, apply_overrides
+from tagger.data.io import iter_jsonl, iter_jsonl_lines, read_conll, read_csv, read_jsonl
 from tagger.errors import ConfigError, DataError, ModelLoadError, OutputError
-from tagger.io import iter_jsonl, iter_jsonl_lines, read_conll, read_csv, read_jsonl
 from tagger.model import read_block, save_model_dir
 from tagger.trainer import train
 

@@ -11,9 +11,9 @@ import pytest
 from conftest import copy_model
 
 from tagger.cli import main
+from tagger.data.io import iter_jsonl_lines, read_conll
+from tagger.data.markup import read_markup
 from tagger.errors import DataError, OutputError
-from tagger.io import iter_jsonl_lines, read_conll
-from tagger.markup import read_markup
 from tagger.model import loading_problems
 from tagger.predict_cli.inputs import InputFile, check_inputs, iter_records
 from tagger.textfile import open_text, read_text, strip_bom, utf8_lines

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from tagger.markup import MarkupError, check_spans, parse_markup, read_markup
+from tagger.data.markup import MarkupError, check_spans, parse_markup, read_markup
 from tagger.schema import Span
 
 

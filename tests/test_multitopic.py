@@ -8,8 +8,8 @@ from conftest import copy_model
 
 from tagger import Tagger
 from tagger.config import NormalizationConfig
+from tagger.data.multitopic import compose_documents, single_topic_paragraphs
 from tagger.errors import DataError
-from tagger.multitopic import compose_documents, single_topic_paragraphs
 from tagger.predict import topic_windows
 from tagger.schema import Entity
 
@@ -120,7 +120,7 @@ def test_entity_consistency_setting_is_saved_and_used(trained_ner, tmp_path):
 
 def test_mixed_windows_join_leads_and_union_targets(trained_topics):
     from tagger.align import encode_documents
-    from tagger.multitopic import mixed_windows
+    from tagger.data.multitopic import mixed_windows
     from tagger.schema import Document
 
     tagger = Tagger.from_pretrained(trained_topics)

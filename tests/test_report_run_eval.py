@@ -14,7 +14,7 @@ import pytest
 
 from tagger.arabic import split_clitics
 from tagger.baselines import CrfNerBaseline
-from tagger.io import read_documents
+from tagger.data.io import read_documents
 from tagger.report import EvalError, run_eval
 from tagger.report import run as report_run
 from tagger.schema import Entity, Prediction, TopicPrediction

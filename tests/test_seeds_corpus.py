@@ -11,9 +11,9 @@ from types import ModuleType
 
 import pytest
 
-from tagger.corpus import SPLITS, load_sources, split_documents
-from tagger.io import read_jsonl, validate_document
-from tagger.markup import check_spans
+from tagger.data.corpus import SPLITS, load_sources, split_documents
+from tagger.data.io import read_jsonl, validate_document
+from tagger.data.markup import check_spans
 from tagger.schema import DEFAULT_TOPICS, ENTITY_LABELS, Document
 
 ROOT = Path(__file__).resolve().parent.parent

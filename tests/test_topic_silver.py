@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tagger.weak import WeakLabeler
+from tagger.data.weak import WeakLabeler
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -1,10 +1,10 @@
-"""Weak topic rules (tagger.weak) on hand-written Arabic sentences: positives, clitic forms, hard negatives."""
+"""Weak topic rules (tagger.data.weak) on hand-written Arabic sentences: positives, clitic forms, hard negatives."""
 
 from __future__ import annotations
 
 import pytest
 
-from tagger.weak import LabelPatterns, UnknownLabelError, WeakLabeler, normalize_for_match
+from tagger.data.weak import LabelPatterns, UnknownLabelError, WeakLabeler, normalize_for_match
 
 
 @pytest.fixture(scope="module")

@@ -10,7 +10,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from tagger.corpus import (
+from tagger.data.corpus import (
     SPLITS,
     load_sources,
     render_jsonl,

@@ -1,4 +1,4 @@
-"""Build the silver topic-training set from unlabelled real news with :class:`tagger.weak.WeakLabeler`.
+"""Build the silver topic-training set from unlabelled real news with :class:`tagger.data.weak.WeakLabeler`.
 
 Reads (from ``../shared/data/external`` by default; it must exist, it is not part of the repository):
 
@@ -23,7 +23,7 @@ ones, about ``--neg-ratio`` times the positives in total. Documents the rules ar
 SaudiNewsNet is CC BY-NC-SA and nothing derived from it may be shipped.
 
 New labels (issue 3, "retraining on new labels"): ``--labels`` picks the label set (default the four of
-``shared/data/gold/GUIDELINES.md``); any label with a :class:`tagger.weak.LabelPatterns` entry may be added, e.g.
+``shared/data/gold/GUIDELINES.md``); any label with a :class:`tagger.data.weak.LabelPatterns` entry may be added, e.g.
 ``digital-economy``. The seeds are annotated for the four default labels only, so for an added label their
 labels come from the same weak rules. ``--out`` is a folder (``topics-train.jsonl`` + ``topics-holdout.jsonl``)
 or a ``.jsonl`` file for the train set (the holdout goes next to it as ``<stem>-holdout.jsonl``)::
@@ -74,8 +74,8 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:  # allow `python training/build_topic_silver.py` from a checkout
     sys.path.insert(0, str(ROOT))
 
-from tagger.io import iter_jsonl  # noqa: E402
-from tagger.weak import DEFAULT_LABELS, WeakLabel, WeakLabeler, normalize_for_match  # noqa: E402
+from tagger.data.io import iter_jsonl  # noqa: E402
+from tagger.data.weak import DEFAULT_LABELS, WeakLabel, WeakLabeler, normalize_for_match  # noqa: E402
 
 DEFAULT_SHARED = ROOT.parent / "shared"
 DEFAULT_ANNOTATIONS = ROOT / "training" / "annotations" / "pool-topics.jsonl"

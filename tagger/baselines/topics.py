@@ -11,8 +11,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from tagger.data.weak import DEFAULT_LABELS, WeakLabeler
 from tagger.errors import TaggerError
-from tagger.weak import DEFAULT_LABELS, WeakLabeler
 
 
 class BaselineNotFittedError(RuntimeError):
@@ -43,7 +43,7 @@ class TfidfTopicBaseline:
         from sklearn.linear_model import LogisticRegression
         from sklearn.multiclass import OneVsRestClassifier
 
-        from tagger.weak import normalize_for_match
+        from tagger.data.weak import normalize_for_match
 
         sets = [set(s) for s in label_sets]
         if len(sets) != len(texts):
@@ -73,7 +73,7 @@ class TfidfTopicBaseline:
 
 @dataclass
 class RuleTopicBaseline:
-    """The weak rules of :mod:`tagger.weak` as a classifier: score 1.0 for an assigned label, else 0.0."""
+    """The weak rules of :mod:`tagger.data.weak` as a classifier: score 1.0 for an assigned label, else 0.0."""
 
     labels: tuple[str, ...] = DEFAULT_LABELS
     labeler: WeakLabeler | None = field(default=None, repr=False)

@@ -24,8 +24,8 @@ from itertools import chain
 from pathlib import Path
 from typing import Any
 
+from tagger.data.io import iter_jsonl_lines
 from tagger.errors import DataError
-from tagger.io import iter_jsonl_lines
 from tagger.textfile import STDIN_NAME, check_utf8, strip_bom, utf8_lines
 
 STDIN = "-"

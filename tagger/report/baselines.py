@@ -19,7 +19,7 @@ def baseline_systems(data: EvalData, train: str, topic_labels: Sequence[str] | N
     Topic baselines use the first model's label set (else the training data's) and the baseline's
     ``thresholds`` attribute when it has one, else 0.5 for every label (said in the system's notes).
     """
-    from tagger.io import read_documents
+    from tagger.data.io import read_documents
 
     train_data = prepare_data(read_documents(train))
     out: list[SystemPredictions] = []

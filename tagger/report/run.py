@@ -295,7 +295,7 @@ def run_eval(
     With ``baselines=True`` a CRF (NER) and TF-IDF + logistic regression (topics) are trained on ``train`` and
     reported as extra systems. Returns the metrics dict (the content of metrics.json).
     """
-    from tagger.io import read_documents
+    from tagger.data.io import read_documents
 
     if not model_dirs:
         raise EvalError("no model given; usage: tagger eval MODEL [MODEL...] --data FILE --out DIR")

@@ -455,7 +455,7 @@ class WeakLabeler:
             if label not in table:
                 raise UnknownLabelError(
                     f"no weak-label patterns for label {label!r}; known: {sorted(table)}; add a LabelPatterns "
-                    "entry to tagger.weak.PATTERNS or pass patterns={...}"
+                    "entry to tagger.data.weak.PATTERNS or pass patterns={...}"
                 )
         self.patterns = {label: table[label] for label in self.labels}
         self.min_body_hits = min_body_hits

@@ -13,8 +13,8 @@ from collections import Counter
 from pathlib import Path
 
 from tagger.errors import TaggerError
-from tagger.io import validate_document
-from tagger.markup import check_spans, read_markup
+from tagger.data.io import validate_document
+from tagger.data.markup import check_spans, read_markup
 from tagger.schema import DEFAULT_TOPICS, ENTITY_LABELS, Document
 
 __all__ = [
@@ -72,9 +72,9 @@ def load_sources(src_dir: str | Path) -> list[Document]:
 def validate_corpus(docs: list[Document]) -> None:
     """Raise :class:`CorpusError` listing every problem of every document (``path:line``).
 
-    The library's quality gate (:func:`tagger.io.validate_document`: range, overlap, edge whitespace or
+    The library's quality gate (:func:`tagger.data.io.validate_document`: range, overlap, edge whitespace or
     punctuation, clitic inside a span, labels and topics from the schema) plus the markup's word-boundary
-    policy (:func:`tagger.markup.check_spans`).
+    policy (:func:`tagger.data.markup.check_spans`).
     """
     problems: list[str] = []
     for doc in docs:
