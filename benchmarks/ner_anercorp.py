@@ -126,36 +126,30 @@ def _drop_types(tags: list[list[str]], keep: Sequence[str]) -> list[list[str]]:
 
 
 def score(gold: list[list[str]], pred: list[list[str]]) -> dict:
-    """seqeval micro P/R/F1 in strict (IOB2) and default mode, per-type strict F1, all in percent."""
-    from seqeval.metrics import classification_report
-    from seqeval.scheme import IOB2
+    """Micro P/R/F1 in strict (IOB2) and default mode, per-type F1 and PER/ORG/LOC strict F1, all in percent:
+    the library's one NER scorer (:func:`tagger.metrics.ner_metrics`, seqeval underneath)."""
+    from tagger.metrics import MetricsError, ner_metrics
 
-    for i, (g, p) in enumerate(zip(gold, pred, strict=True)):
-        if len(g) != len(p):
-            raise AlignmentError(f"sentence {i}: {len(g)} gold tags but {len(p)} predicted tags")
-
-    def report(g: list[list[str]], p: list[list[str]], strict: bool) -> dict:
-        kwargs = {"mode": "strict", "scheme": IOB2} if strict else {}
-        return classification_report(g, p, output_dict=True, zero_division=0, **kwargs)
+    try:
+        full = ner_metrics(gold, pred)
+        three = ner_metrics(_drop_types(gold, AQMAR_TYPES), _drop_types(pred, AQMAR_TYPES))
+    except MetricsError as err:
+        raise AlignmentError(str(err)) from err
 
     def pct(x: float) -> float:
         return round(100.0 * float(x), 2)
 
-    strict = report(gold, pred, strict=True)
-    default = report(gold, pred, strict=False)
-    gold3, pred3 = _drop_types(gold, AQMAR_TYPES), _drop_types(pred, AQMAR_TYPES)
-    strict3 = report(gold3, pred3, strict=True)
-    micro, micro_d, micro3 = strict["micro avg"], default["micro avg"], strict3["micro avg"]
+    def prf(m: dict) -> dict:
+        return {"precision": pct(m["precision"]), "recall": pct(m["recall"]), "f1": pct(m["f1"])}
+
     return {
-        "strict": {"precision": pct(micro["precision"]), "recall": pct(micro["recall"]),
-                   "f1": pct(micro["f1-score"])},
-        "default": {"precision": pct(micro_d["precision"]), "recall": pct(micro_d["recall"]),
-                    "f1": pct(micro_d["f1-score"])},
-        "strict_per_type_f1": {t: pct(strict[t]["f1-score"]) if t in strict else None for t in ENTITY_TYPES},
-        "default_per_type_f1": {t: pct(default[t]["f1-score"]) if t in default else None
+        "strict": prf(full["strict"]),
+        "default": prf(full["default"]),
+        "strict_per_type_f1": {t: pct(full["per_type"][t]["f1"]) if t in full["per_type"] else None for t in ENTITY_TYPES},
+        "default_per_type_f1": {t: pct(full["per_type_default"][t]["f1"]) if t in full["per_type_default"] else None
                                 for t in ENTITY_TYPES},
-        "strict_f1_per_org_loc": pct(micro3["f1-score"]),
-        "gold_entities": int(micro["support"]),
+        "strict_f1_per_org_loc": pct(three["strict"]["f1"]),
+        "gold_entities": int(full["strict"]["support"]),
     }
 
 

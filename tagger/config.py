@@ -21,6 +21,7 @@ DEFAULT_MODEL = "aubmindlab/bert-base-arabertv02"
 class Task(str, Enum):
     NER = "ner"
     TOPICS = "topics"
+    JOINT = "joint"
 
 
 class Pooling(str, Enum):
@@ -63,11 +64,14 @@ class TrainConfig:
 
     output_dir: str = field(metadata={"help": "where the trained model directory is written (atomically)"})
     train: list[str] = field(metadata={"help": "training file(s): CoNLL (.conll/.txt), JSONL or CSV"})
-    task: Task = field(default=Task.NER, metadata={"help": "ner | topics"})
+    task: Task = field(default=Task.NER, metadata={"help": "ner | topics | joint (one encoder, both heads)"})
     model: str = field(default=DEFAULT_MODEL, metadata={"help": "hub id or local directory of a BERT-like encoder"})
-    dev: str | None = field(default=None, metadata={"help": "dev file for model selection / thresholds"})
+    dev: list[str] | None = field(default=None, metadata={"help": "dev file(s) for model selection / thresholds"})
     init_from: str | None = field(default=None, metadata={"help": "a model dir saved by this library to continue from"})
-    labels: list[str] | None = field(default=None, metadata={"help": "label set (topics: labels; ner: entity types); default from data"})
+    labels: list[str] | None = field(default=None, metadata={"help": "label set (topics: labels; ner and joint: entity types); default from data"})
+    topic_labels: list[str] | None = field(default=None, metadata={"help": "joint: the topic labels; default from data"})
+    ner_loss_weight: float = field(default=1.0, metadata={"help": "joint: weight of the entity (token) loss"})
+    topics_loss_weight: float = field(default=1.0, metadata={"help": "joint: weight of the topic (document) loss"})
     epochs: float = field(default=3.0, metadata={"help": "training epochs"})
     max_steps: int = field(default=-1, metadata={"help": "if > 0, stop after this many optimiser steps"})
     learning_rate: float = field(default=5e-5, metadata={"help": "peak learning rate of the encoder"})
@@ -98,6 +102,8 @@ class TrainConfig:
     def __post_init__(self) -> None:
         if isinstance(self.train, (str, os.PathLike)):
             self.train = [self.train]
+        if isinstance(self.dev, (str, os.PathLike)):
+            self.dev = [self.dev]
         self._check_types()
         if not self.train:
             raise ConfigError("train: give at least one training file")
@@ -118,15 +124,21 @@ class TrainConfig:
             (self.evaluations_per_epoch >= 1, "evaluations_per_epoch must be >= 1"),
             (self.pos_weight in (None, "none", "auto"), "pos_weight is 'auto' or null"),
             (0 <= self.label_smoothing < 1, "label_smoothing must be in [0, 1)"),
+            (self.ner_loss_weight >= 0 and self.topics_loss_weight >= 0, "loss weights must be >= 0"),
+            (self.task is not Task.JOINT or self.passage_length == 0,
+             "passage_length is for task: topics (a joint model scores whole windows, one pass for both heads)"),
+            (self.topic_labels is None or self.task is Task.JOINT,
+             "topic_labels is for task: joint (task: topics takes its labels from `labels`)"),
         ]
         for ok, message in checks:
             if not ok:
                 raise ConfigError(message)
         if self.pos_weight == "none":
             self.pos_weight = None
-        if self.labels is not None:
-            if len(set(self.labels)) != len(self.labels) or not all(isinstance(x, str) and x for x in self.labels):
-                raise ConfigError(f"labels must be distinct non-empty strings, got {self.labels}")
+        for key in ("labels", "topic_labels"):
+            value = getattr(self, key)
+            if value is not None and (len(set(value)) != len(value) or not all(isinstance(x, str) and x for x in value)):
+                raise ConfigError(f"{key} must be distinct non-empty strings, got {value}")
 
     def _check_types(self) -> None:
         """Check (and normalise) every field against its type hint; a wrong shape is a ConfigError naming the key.
@@ -203,9 +215,9 @@ def apply_overrides(data: dict[str, Any], overrides: list[str]) -> dict[str, Any
         if sub:
             data[head] = _nested_override(key, hints[head], data.get(head), sub, value)
         else:
-            if head in ("train",) and isinstance(value, str) and "," in value:
+            if head in ("train", "dev") and isinstance(value, str) and "," in value:
                 value = [v.strip() for v in value.split(",") if v.strip()]
-            if head in ("model", "output_dir", "dev", "init_from") and value is not None:
+            if head in ("model", "output_dir", "dev", "init_from") and value is not None and not isinstance(value, list):
                 value = str(value)
             data[head] = value
     return data

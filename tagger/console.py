@@ -160,9 +160,9 @@ def report_loading(info: dict[str, Any], source: str, expect_new_head: bool) -> 
     """Say in words what transformers' LOAD REPORT says in a table, warning only about what matters.
 
     ``expect_new_head``: loading a base encoder for fine-tuning, where a new head (and pooler) is expected. What
-    counts as a problem is decided by :func:`tagger.model.loading_problems`; this only prints it.
+    counts as a problem is decided by :func:`tagger.loadinfo.loading_problems`; this only prints it.
     """
-    from tagger.model import loading_problems  # tagger.model imports this module
+    from tagger.loadinfo import loading_problems
 
     new, problems = loading_problems(info, expect_new_head)
     if new:

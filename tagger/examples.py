@@ -8,93 +8,82 @@ parity check (which needs no Trainer).
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from typing import Any
 
-from tagger.align import document_words, encode_documents, entities_to_tags, make_windows, word_labels
-from tagger.config import Task, TrainConfig
+from tagger.align import encode_documents, make_windows
+from tagger.config import TrainConfig
 from tagger.data.io import DataError, check_topic_labels, read_documents
-from tagger.data.multitopic import mixed_windows
-from tagger.decode import tune_thresholds
 from tagger.model import TaggerBlock
-from tagger.predict import Tagger
 from tagger.schema import Document
+from tagger.tasks import LabelSets, Task, get_task
+from tagger.tasks.ner import ner_tags
+
+__all__ = ["Collator", "build_examples", "evaluate_model", "ner_tags", "read_all", "resolve_labels"]
 
 logger = logging.getLogger(__name__)
 
 
 # ------------------------------------------------------------------------------------------------ data
-def read_all(paths: list[str], cfg: TrainConfig) -> list[Document]:
+def read_all(paths: Sequence[str], cfg: TrainConfig, task: Task | None = None) -> tuple[list[Document], list[set[str]]]:
+    """The documents of ``paths`` and, for each, the outputs it is annotated for (:meth:`Task.annotations`)."""
+    task = task or get_task(cfg.task)
     docs: list[Document] = []
+    annotated: list[set[str]] = []
     for p in paths:
-        docs.extend(read_documents(p, cfg.normalization))
-    return docs
+        part = read_documents(p, cfg.normalization)
+        docs.extend(part)
+        annotated.extend(task.annotations(str(p), part))
+    return docs, annotated
 
 
-def ner_tags(types: list[str]) -> list[str]:
-    return ["O"] + [f"{p}-{t}" for t in types for p in ("B", "I")]
+def resolve_labels(cfg: TrainConfig, train_docs: list[Document], dev_docs: list[Document], base: TaggerBlock | None) -> LabelSets:
+    """Label sets per output: config > data; order deterministic (a continued model's order first, then new
+    labels sorted)."""
+    task = get_task(cfg.task)
+    seen = task.seen_labels(train_docs)
+    dev_seen = task.seen_labels(dev_docs)
+    configured = task.configured_labels(cfg) or {}
+    old = task.labels_of(base) if base is not None else {}
+    out: LabelSets = {}
+    for name in task.outputs:
+        wanted = list(configured[name]) if name in configured else seen[name]
+        dev_only = sorted(set(dev_seen[name]) - set(seen[name]))
+        if dev_only and name not in configured:
+            logger.warning("label(s) %s occur only in the dev data and are not learned", dev_only)
+        if name in configured and name == "topics":
+            check_topic_labels([d for d in train_docs if d.topics is not None], wanted)
+        if name in old:
+            wanted = [x for x in old[name] if x in wanted] + sorted(x for x in wanted if x not in old[name])
+        if not wanted:
+            raise DataError(f"no {'entities' if name == 'ner' else 'topic labels'} found in {cfg.train}")
+        out[name] = wanted
+    return out
 
 
-def resolve_labels(cfg: TrainConfig, train_docs: list[Document], dev_docs: list[Document], base: TaggerBlock | None) -> list[str]:
-    """Label set: config > data; order deterministic (a continued model's order first, then new labels sorted)."""
-    if cfg.task is Task.NER:
-        seen = sorted({s.label for d in train_docs for s in d.entities})
-        dev_only = sorted({s.label for d in dev_docs for s in d.entities} - set(seen))
-    else:
-        seen = sorted({t for d in train_docs for t in (d.topics or [])})
-        dev_only = sorted({t for d in dev_docs for t in (d.topics or [])} - set(seen))
-    wanted = list(cfg.labels) if cfg.labels is not None else seen
-    if dev_only and cfg.labels is None:
-        logger.warning("label(s) %s occur only in the dev data and are not learned", dev_only)
-    if cfg.labels is not None and cfg.task is Task.TOPICS:
-        check_topic_labels(train_docs, wanted)
-    if base is not None:
-        old = [t[2:] for t in base.labels if t.startswith("B-")] if cfg.task is Task.NER else list(base.labels)
-        wanted = [x for x in old if x in wanted] + sorted(x for x in wanted if x not in old)
-    if not wanted:
-        raise DataError(f"no {'entities' if cfg.task is Task.NER else 'topic labels'} found in {cfg.train}")
-    return wanted
-
-
-def build_examples(tokenizer, docs: list[Document], cfg: TrainConfig, max_length: int, label_names: list[str]) -> list[dict]:
-    """Training windows: token labels (ner) or multi-hot topic vectors (topics), one path with prediction."""
+def build_examples(tokenizer, docs: list[Document], cfg: TrainConfig, max_length: int, names: LabelSets,
+                   annotated: Sequence[set[str]] | None = None) -> list[dict]:
+    """Training windows with the task's targets (:meth:`Task.window_targets`), cut by the inference code path."""
+    task = get_task(cfg.task)
+    annotated = annotated if annotated is not None else [set(task.outputs) for _ in docs]
     encoded = encode_documents(tokenizer, docs, cfg.normalization)
-    index = {x: i for i, x in enumerate(label_names)}
     cls_id, sep_id = tokenizer.cls_token_id, tokenizer.sep_token_id
     examples = []
-    targets: list[list[float]] = []
+    targets: list[Any] = []
     for i, (doc, enc) in enumerate(zip(docs, encoded)):
-        targets.append([float(t in (doc.topics or ())) for t in label_names] if cfg.task is Task.TOPICS else [])
-        if not enc.input_ids:
-            continue
-        if cfg.task is Task.NER:
-            tags = entities_to_tags(enc.word_spans, doc.entities)
-            unknown = {t for t in tags if t not in index}
-            if unknown:
-                raise DataError(f"{doc.source}: tag(s) {sorted(unknown)} not in the label set {label_names}")
-            labels = word_labels(enc, tags, index)
-        else:
-            vec = [0.0] * len(label_names)
-            for t in doc.topics or []:
-                if t in index:
-                    vec[index[t]] = 1.0
-        for w in make_windows(enc, i, max_length, cfg.stride):
-            ids = [cls_id, *enc.input_ids[w.start : w.end], sep_id]
-            ex: dict[str, Any] = {"input_ids": ids}
-            ex["labels"] = [-100, *labels[w.start : w.end], -100] if cfg.task is Task.NER else vec
-            examples.append(ex)
-    if cfg.task is Task.TOPICS and cfg.mix_documents:
-        mixed = mixed_windows(encoded, targets, n=round(cfg.mix_documents * len(docs)), max_length=max_length,
-                              cls_id=cls_id, sep_id=sep_id, seed=cfg.seed)
-        logger.info("added %d composed multi-topic windows (mix_documents %.2f)", len(mixed), cfg.mix_documents)
-        examples.extend(mixed)
+        targets.append(task.document_targets(doc, enc, names, annotated[i]))
+        for w in make_windows(enc, i, max_length, cfg.stride) if enc.input_ids else ():
+            examples.append({"input_ids": [cls_id, *enc.input_ids[w.start : w.end], sep_id],
+                             **task.window_targets(targets[-1], w)})
+    examples.extend(task.extra_examples(encoded, targets, cfg, max_length, cls_id, sep_id))
     return examples
 
 
 class Collator:
-    """Dynamic padding to the longest window of the batch."""
+    """Dynamic padding to the longest window of the batch; targets collated by the task."""
 
-    def __init__(self, pad_id: int, task: Task) -> None:
-        self.pad_id, self.task = pad_id, task
+    def __init__(self, pad_id: int, task: object) -> None:
+        self.pad_id, self.task = pad_id, get_task(task)
 
     def __call__(self, batch: list[dict]) -> dict:
         import torch
@@ -105,34 +94,11 @@ class Collator:
         for r, ex in enumerate(batch):
             ids[r, : len(ex["input_ids"])] = torch.tensor(ex["input_ids"])
             mask[r, : len(ex["input_ids"])] = 1
-        out = {"input_ids": ids, "attention_mask": mask}
-        if self.task is Task.NER:
-            labels = torch.full((len(batch), n), -100, dtype=torch.long)
-            for r, ex in enumerate(batch):
-                labels[r, : len(ex["labels"])] = torch.tensor(ex["labels"])
-        else:
-            labels = torch.tensor([ex["labels"] for ex in batch], dtype=torch.float)
-        out["labels"] = labels
-        return out
+        return {"input_ids": ids, "attention_mask": mask, **self.task.collate(batch, n)}
 
 
 # ------------------------------------------------------------------------------------------------ evaluation
-def evaluate_model(tagger: Tagger, docs: list[Document], task: Task, tune: bool = False) -> tuple[dict, dict[str, float]]:
-    """Dev metrics through the real inference path; topics optionally tune thresholds first."""
-    from tagger.metrics import ner_metrics, topic_metrics
-
-    if task is Task.NER:
-        preds = tagger.predict_documents(docs)
-        gold, pred = [], []
-        for doc, p in zip(docs, preds):
-            words = document_words(doc, tagger.ner.norm)[0]
-            gold.append(entities_to_tags(words, doc.entities))
-            pred.append(entities_to_tags(words, p.entities))
-        m = ner_metrics(gold, pred)
-        return {"ner": m, "f1": m["strict"]["f1"]}, {}
-    labels = tagger.topic_labels
-    scores = tagger._topic_scores(docs)
-    gold_sets = [set(d.topics or []) & set(labels) for d in docs]
-    thresholds = tune_thresholds(gold_sets, scores, labels) if tune else tagger.thresholds
-    m = topic_metrics(gold_sets, scores, labels, thresholds)
-    return {"topics": m, "f1": m["micro_f1"]}, thresholds
+def evaluate_model(tagger, docs: list[Document], task: object, tune: bool = False,
+                   annotated: Sequence[set[str]] | None = None) -> tuple[dict, dict[str, float]]:
+    """Dev metrics through the real inference path (the task's scorer); topics optionally tune thresholds."""
+    return get_task(task).evaluate(tagger, docs, tune=tune, annotated=annotated)

@@ -6,8 +6,9 @@ where the architecture is BERT-like, optionally applies onnxruntime dynamic int8
 tokenizer and ``config.json`` (with its ``tagger`` block), and checks parity against the torch model on a sample
 (and on a dev file when given). The result is written atomically; ``parity.json`` sits next to ``model.onnx``.
 
-``Tagger.from_pretrained(out_dir)`` picks this backend because ``model.onnx`` is there (see
-:func:`tagger.predict.load_head`); predictions go through exactly the same windows, merging and decoding code.
+``Tagger.from_pretrained(out_dir)`` runs it on onnxruntime because ``model.onnx`` is there (see
+:func:`tagger.backends.load_heads` and :mod:`tagger.backends.ort`); predictions go through exactly the same
+windows, merging and decoding code. This module only writes; the runners live in :mod:`tagger.backends`.
 """
 
 from __future__ import annotations
@@ -24,15 +25,19 @@ from typing import Any
 
 import numpy as np
 
+from tagger.backends import load_heads, select
+from tagger.backends.ort import ONNX_FILE, OUTPUT_SUFFIX, OnnxRunner, onnx_head, onnx_heads
 from tagger.errors import TaggerError
-from tagger.model import ModelLoadError, load_tokenizer, load_trained_model, read_block
-from tagger.predict import CPU_BATCH_TOKENS, GPU_BATCH_TOKENS, Head, Tagger, load_head
+from tagger.model import ModelLoadError, read_block
+from tagger.predict import Tagger
 from tagger.savedir import BUNDLE_PARTS, check_output_dir, new_staging_dir, swap_into_place
 from tagger.schema import Document
+from tagger.tasks import get_task
+
+__all__ = ["ONNX_FILE", "PARITY_FILE", "ExportError", "OnnxRunner", "export_onnx", "onnx_head", "parity_check"]
 
 logger = logging.getLogger(__name__)
 
-ONNX_FILE = "model.onnx"
 PARITY_FILE = "parity.json"
 OPSET = 17
 # model types whose graphs onnxruntime's "bert" fusion recognises
@@ -54,54 +59,6 @@ PARITY_TEXTS = [
 
 class ExportError(TaggerError, RuntimeError):
     """The ONNX export, optimisation or quantisation failed; the message names the step and the model."""
-
-
-# ---------------------------------------------------------------------------------------------- runtime
-class OnnxRunner:
-    """``(input_ids, attention_mask) -> logits`` with an onnxruntime session (the ``Runner`` signature)."""
-
-    def __init__(self, path: str | os.PathLike, threads: int | None = None, device: str | None = None) -> None:
-        ort = _import_ort()
-        options = ort.SessionOptions()
-        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        if threads:
-            options.intra_op_num_threads = threads
-        providers = ["CPUExecutionProvider"]
-        if device and device.startswith("cuda") and "CUDAExecutionProvider" in ort.get_available_providers():
-            providers.insert(0, "CUDAExecutionProvider")
-        self.path = Path(path)
-        self.session = ort.InferenceSession(str(self.path), options, providers=providers)
-        self.max_batch_tokens = GPU_BATCH_TOKENS if self.session.get_providers()[0] != "CPUExecutionProvider" \
-            else CPU_BATCH_TOKENS
-        self.input_names = [i.name for i in self.session.get_inputs()]
-        missing = {"input_ids", "attention_mask"} - set(self.input_names)
-        if missing:
-            raise ModelLoadError(f"{self.path}: ONNX graph lacks input(s) {sorted(missing)}; re-export it with `tagger export`")
-
-    def __call__(self, ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
-        feed = {"input_ids": np.ascontiguousarray(ids, dtype=np.int64),
-                "attention_mask": np.ascontiguousarray(mask, dtype=np.int64)}
-        if "token_type_ids" in self.input_names:
-            feed["token_type_ids"] = np.zeros_like(feed["input_ids"])
-        return np.asarray(self.session.run(["logits"], feed)[0], dtype=np.float32)
-
-
-def onnx_head(model_dir: str | os.PathLike, device: str | None = None, threads: int | None = None) -> Head:
-    """A :class:`~tagger.predict.Head` backed by ``model_dir/model.onnx`` (tokenizer and settings from the dir)."""
-    model_dir = Path(model_dir)
-    block = read_block(model_dir)
-    return Head(block, load_tokenizer(str(model_dir)), OnnxRunner(model_dir / ONNX_FILE, threads=threads, device=device))
-
-
-def _import_ort():
-    try:
-        import onnxruntime
-    except ImportError as err:  # pragma: no cover - depends on the environment
-        raise ModelLoadError(
-            "this model directory holds model.onnx but onnxruntime is not installed; "
-            "`pip install arabic-tagger[onnx]` (or onnxruntime)"
-        ) from err
-    return onnxruntime
 
 
 # ---------------------------------------------------------------------------------------------- export
@@ -151,8 +108,9 @@ def export_onnx(
     try:
         started = time.perf_counter()
         block = read_block(src)
-        model = _load_torch_model(src, block.task)
-        graph = _export_graph(model, tmp, opset, optimize, token_level=block.task == "ner")
+        task = get_task(block.task)
+        model = _load_torch_model(src, task)
+        graph = _export_graph(model, tmp, opset, optimize, task)
         if quantize == "int8":
             _quantize_int8(graph.path, tmp / ONNX_FILE)
         else:
@@ -188,21 +146,19 @@ def _check_out(out: Path, src: Path, overwrite: bool, bundle: bool = False) -> P
                             overwrite_hint="pass overwrite=True (`tagger export --overwrite`)")
 
 
-def _load_torch_model(src: Path, task: str):
-    from transformers import AutoModelForSequenceClassification, AutoModelForTokenClassification
-
-    cls = AutoModelForTokenClassification if task == "ner" else AutoModelForSequenceClassification
+def _load_torch_model(src: Path, task):
     try:  # eager attention traces into a graph onnxruntime's fusion recognises
-        model = load_trained_model(src, cls, attn_implementation="eager")
+        model = task.load_model(src, attn_implementation="eager")
     except (TypeError, ValueError):
-        model = load_trained_model(src, cls)
+        model = task.load_model(src)
     return model.eval()
 
 
 class _LogitsOnly:
-    """Wraps a transformers model so the traced graph takes (input_ids, attention_mask) and returns logits."""
+    """Wraps a model so the traced graph takes (input_ids, attention_mask) and returns its logits: one tensor
+    (a single task) or one per output of ``names`` (joint), in that order."""
 
-    def __new__(cls, model):
+    def __new__(cls, model, names: tuple[str, ...]):
         import torch
 
         class Wrapper(torch.nn.Module):
@@ -211,25 +167,33 @@ class _LogitsOnly:
                 self.inner = inner
 
             def forward(self, input_ids, attention_mask):
-                return self.inner(input_ids=input_ids, attention_mask=attention_mask).logits
+                logits = self.inner(input_ids=input_ids, attention_mask=attention_mask).logits
+                return tuple(logits[k] for k in names) if isinstance(logits, dict) else logits
 
         return Wrapper(model).eval()
 
 
-def _export_graph(model, tmp: Path, opset: int, optimize: bool, token_level: bool) -> _Graph:
+def _output_names(task) -> list[str]:
+    """Graph outputs: ``logits`` for a single task (as before joint models existed), ``<output>_logits`` else."""
+    return ["logits"] if len(task.outputs) == 1 else [f"{k}{OUTPUT_SUFFIX}" for k in task.outputs]
+
+
+def _export_graph(model, tmp: Path, opset: int, optimize: bool, task) -> _Graph:
     import torch
 
     raw = tmp / "raw.onnx"
     ids = torch.tensor([[2, 5, 6, 7, 8, 3], [2, 9, 10, 3, 0, 0]], dtype=torch.long)
     mask = (ids != 0).long()
     axes = {0: "batch", 1: "sequence"}
+    names = _output_names(task)
+    out_axes = {name: axes if output in task.token_outputs else {0: "batch"} for name, output in zip(names, task.outputs)}
     try:
         with warnings.catch_warnings(), torch.inference_mode(False), torch.no_grad():
             warnings.simplefilter("ignore")
             torch.onnx.export(
-                _LogitsOnly(model), (ids, mask), str(raw),
-                input_names=["input_ids", "attention_mask"], output_names=["logits"],
-                dynamic_axes={"input_ids": axes, "attention_mask": axes, "logits": axes if token_level else {0: "batch"}},
+                _LogitsOnly(model, task.outputs), (ids, mask), str(raw),
+                input_names=["input_ids", "attention_mask"], output_names=names,
+                dynamic_axes={"input_ids": axes, "attention_mask": axes, **out_axes},
                 opset_version=opset, do_constant_folding=True, dynamo=False,
             )
     except Exception as err:
@@ -268,7 +232,7 @@ def _quantize_int8(src: Path, dst: Path) -> None:
 
 
 def _copy_metadata(src: Path, dst: Path) -> None:
-    skip = {"model.safetensors", "pytorch_model.bin", ONNX_FILE, PARITY_FILE}
+    skip = {"model.safetensors", "pytorch_model.bin", "topic_head.safetensors", ONNX_FILE, PARITY_FILE}
     for f in src.iterdir():
         if f.is_file() and f.name not in skip and not f.name.startswith("."):
             shutil.copy2(f, dst / f.name)
@@ -297,49 +261,50 @@ def parity_check(torch_dir: str | os.PathLike, onnx_dir: str | os.PathLike, dev:
     """Compare the torch and ONNX backends of one model on the same batches (and on ``dev`` when given)."""
     from tagger.data.io import read_documents
 
-    ref_head = load_head(Path(torch_dir), "cpu")
-    onnx_h = onnx_head(onnx_dir)
-    task = ref_head.block.task
-    dev_docs = read_documents(dev, ref_head.norm) if dev else []
+    ref_heads = load_heads(Path(torch_dir), "cpu")
+    new_heads = onnx_heads(onnx_dir)
+    block = read_block(torch_dir)
+    task = get_task(block.task)
+    first = next(iter(ref_heads.values()))
+    dev_docs = read_documents(dev, first.norm) if dev else []
     sample = dev_docs[:max_docs] if dev_docs else [Document(text=t) for t in PARITY_TEXTS]
-    recorder = _Recorder(ref_head.runner)
-    ref_head.runner = recorder
-    ref = Tagger(**{task: ref_head})
-    new = Tagger(**{task: onnx_h})
+    recorder = _Recorder(first.runner)
+    for head in ref_heads.values():
+        head.runner = recorder
+    ref, new = Tagger(**ref_heads), Tagger(**new_heads)
     ref_pred = ref.predict_documents(sample)
     new_pred = new.predict_documents(sample)
-    ref_head.runner = recorder.runner
+    onnx_runner = next(iter(new_heads.values())).runner
 
     diffs, agree, total = [], 0, 0
-    for ids, mask, logits in recorder.batches:
-        other = onnx_h.runner(ids, mask)
-        if logits.ndim == 3:  # tokens: real positions only
-            keep = mask.astype(bool)
-            diffs.append(float(np.abs(logits - other)[keep].max()))
-            agree += int((logits.argmax(-1) == other.argmax(-1))[keep].sum())
-            total += int(keep.sum())
-        else:
-            diffs.append(float(np.abs(logits - other).max()))
-            thresholds = np.array([ref_head.block.thresholds.get(lab, 0.5) for lab in ref_head.block.labels])
-            a, b = 1 / (1 + np.exp(-logits)) >= thresholds, 1 / (1 + np.exp(-other)) >= thresholds
-            agree += int((a == b).sum())
-            total += a.size
+    for ids, mask, outputs in recorder.batches:
+        other = onnx_runner(ids, mask)
+        for name, head in ref_heads.items():
+            logits, theirs = select(outputs, name), select(other, name)
+            if name in task.token_outputs:  # tokens: real positions only
+                keep = mask.astype(bool)
+                diffs.append(float(np.abs(logits - theirs)[keep].max()))
+                agree += int((logits.argmax(-1) == theirs.argmax(-1))[keep].sum())
+                total += int(keep.sum())
+            else:
+                diffs.append(float(np.abs(logits - theirs).max()))
+                thresholds = np.array([head.block.thresholds.get(lab, 0.5) for lab in head.block.labels])
+                a, b = 1 / (1 + np.exp(-logits)) >= thresholds, 1 / (1 + np.exp(-theirs)) >= thresholds
+                agree += int((a == b).sum())
+                total += a.size
     same = [_decisions(p) == _decisions(q) for p, q in zip(ref_pred, new_pred)]
     report: dict[str, Any] = {
         "sample": f"first {len(sample)} documents of {dev}" if dev_docs else f"{len(sample)} built-in texts",
         "max_abs_logit_diff": max(diffs, default=0.0),
-        ("token_label_agreement" if task == "ner" else "label_agreement"): agree / total if total else 1.0,
+        ("token_label_agreement" if task.token_outputs else "label_agreement"): agree / total if total else 1.0,
         "same_decisions": sum(same) / len(same) if same else 1.0,
     }
     if dev_docs:
-        from tagger.examples import evaluate_model
-
-        key = "strict_f1" if task == "ner" else "micro_f1"
         scores = {}
         for name, tagger in (("torch", ref), ("onnx", new)):
-            metrics, _ = evaluate_model(tagger, dev_docs, _task(task))
+            metrics, _ = task.evaluate(tagger, dev_docs)
             scores[name] = metrics["f1"]
-        report["dev"] = {"file": str(dev), "documents": len(dev_docs), "metric": key, **scores,
+        report["dev"] = {"file": str(dev), "documents": len(dev_docs), "metric": task.metric, **scores,
                          "delta_points": round(100 * (scores["onnx"] - scores["torch"]), 3)}
     return report
 
@@ -348,9 +313,3 @@ def _decisions(pred) -> tuple:
     """What a prediction decides (spans, labels, topic labels), without the scores."""
     spans = tuple((e.start, e.end, e.label) for e in pred.entities)
     return spans, (pred.topics.labels if pred.topics else ())
-
-
-def _task(name: str):
-    from tagger.config import Task
-
-    return Task(name)

@@ -21,6 +21,7 @@ from typing import Any
 from tagger import console
 from tagger.config import NormalizationConfig
 from tagger.errors import HubUnavailableError, ModelLoadError
+from tagger.loadinfo import loading_problems
 from tagger.savedir import check_output_dir, fsync_tree, new_staging_dir, swap_into_place
 
 logger = logging.getLogger(__name__)
@@ -43,6 +44,7 @@ class TaggerBlock:
     pooling: str = "max"
     passage_length: int = 0  # topics: also score passages of this many sub-tokens (0: whole windows only)
     thresholds: dict[str, float] = field(default_factory=dict)
+    topic_labels: list[str] = field(default_factory=list)  # joint: the document head's labels (``labels``: the tags)
     clitic_policy: str = "strip"
     trim_titles: bool = False  # ner (on for models trained from now on; off for older ones): titles (السيد، الدكتور...) leading a PER span stay outside it (tagger.arabic)
     entity_consistency: bool = False  # ner: tag unmarked repeats of a predicted name (tagger.consistency)
@@ -132,33 +134,60 @@ def load_tokenizer(name: str):
     return tok
 
 
-def load_model(name: str, task: str, labels: list[str], tags: list[str] | None = None, *, missing: set[str] | None = None):
-    """A token-classification (ner) or multi-label sequence-classification (topics) model from an encoder.
+def load_encoder_with_head(cls: Any, name: str, names: list[str], missing: set[str] | None = None, **extra: Any):
+    """``cls.from_pretrained(name)`` (e.g. ``AutoModelForTokenClassification``) with a fresh head for ``names``.
 
     ``missing``, when given, receives the names of the parameters the checkpoint did not have (the new head, and
     the pooler of an encoder pretrained without one): the trainer gives those the head learning rate.
     """
-    from transformers import AutoModelForSequenceClassification, AutoModelForTokenClassification
-
-    names = tags if task == "ner" else labels
     id2label = dict(enumerate(names))
     label2id = {v: k for k, v in id2label.items()}
     kwargs: dict[str, Any] = {"num_labels": len(names), "id2label": id2label, "label2id": label2id,
-                              "output_loading_info": True}
+                              "output_loading_info": True, **extra}
     try:
         with console.quiet(reported=True):  # the LOAD REPORT table, said in words by report_loading
-            if task == "ner":
-                model, info = _from_pretrained(AutoModelForTokenClassification, name, **kwargs)
-            else:
-                model, info = _from_pretrained(
-                    AutoModelForSequenceClassification, name, problem_type="multi_label_classification", **kwargs
-                )
+            model, info = _from_pretrained(cls, name, **kwargs)
     except (OSError, ValueError) as err:
         raise _hub_error(name, err) from err
     console.report_loading(info, name, expect_new_head=True)  # the words; loading_problems the interpretation
     if missing is not None:
         missing.update(info.get("missing_keys", ()))
     return model
+
+
+def load_model(name: str, task: str, labels: list[str], tags: list[str] | None = None, *, missing: set[str] | None = None):
+    """An encoder with a fresh head for ``task`` (:meth:`tagger.tasks.Task.new_model`); ``labels``: the entity
+    types (ner; ``tags`` are ignored, they follow from the types) or the topic labels."""
+    from tagger.tasks import get_task
+
+    spec = get_task(task)
+    names = spec.head_labels({spec.outputs[0]: labels} if len(spec.outputs) == 1 else dict(labels))
+    return spec.new_model(name, names, missing if missing is not None else set())
+
+
+def remap_classifier(module: Any, attr: str, old: list[str], new: list[str], seed: int) -> None:
+    """Replace the linear layer ``module.<attr>`` (rows = ``old`` labels) by one with rows for ``new``: rows of
+    kept labels copied, new rows initialised like a fresh head (normal, ``initializer_range``; zero bias)."""
+    import torch
+
+    head = getattr(module, attr) if not attr.isdigit() else module[int(attr)]
+    layer = torch.nn.Linear(head.in_features, len(new))
+    config = getattr(module, "config", None)
+    std = getattr(config, "initializer_range", 0.02) if config is not None else 0.02
+    torch.manual_seed(seed)
+    with torch.no_grad():
+        layer.weight.normal_(0.0, std)
+        layer.bias.zero_()
+        for j, name in enumerate(new):
+            if name in old:
+                layer.weight[j] = head.weight[old.index(name)]
+                layer.bias[j] = head.bias[old.index(name)]
+    if attr.isdigit():
+        module[int(attr)] = layer
+    else:
+        setattr(module, attr, layer)
+    if hasattr(module, "num_labels"):
+        module.num_labels = len(new)
 
 
 def read_block(model_dir: str | Path) -> TaggerBlock:
@@ -203,8 +232,10 @@ def _read_config(path: Path) -> dict[str, Any]:
 
 def _check_labels(path: Path, config: dict[str, Any], block: TaggerBlock) -> None:
     """The block's task and labels are well-formed and equal to ``id2label`` in index order (what the head emits)."""
-    if block.task not in ("ner", "topics"):
-        raise ModelLoadError(f"{path}: unknown task {block.task!r} in the 'tagger' block (expected 'ner' or 'topics')")
+    from tagger.tasks import TASKS
+
+    if block.task not in TASKS:
+        raise ModelLoadError(f"{path}: unknown task {block.task!r} in the 'tagger' block (expected one of {sorted(TASKS)})")
     labels = block.labels
     if not isinstance(labels, list) or not labels or not all(isinstance(x, str) and x for x in labels):
         raise ModelLoadError(f"{path}: 'tagger.labels' must be a non-empty list of label strings; {_REPAIR}")
@@ -256,49 +287,6 @@ def load_trained_model(model_dir: str | Path, cls: Any, **kwargs: Any) -> Any:
     return model
 
 
-# ---------------------------------------------------------------------------------------------- loading info
-# parts of a checkpoint that fine-tuning replaces: task heads and the pooler (missing), pretraining heads (unused)
-HEAD_PARTS = frozenset({
-    "classifier", "pre_classifier", "score", "pooler", "cls", "lm_head", "vocab_transform", "vocab_layer_norm",
-    "vocab_projector", "discriminator_predictions", "generator_predictions", "generator_lm_head", "qa_outputs",
-})
-
-
-@dataclass(frozen=True)
-class LoadingProblems:
-    """What is wrong with a load, from transformers' ``output_loading_info`` (sorted key names)."""
-
-    missing: list[str]  # the model's weights that the checkpoint lacks: initialised at random
-    unexpected: list[str]  # checkpoint weights the model does not use
-    mismatched: list[tuple[Any, ...]]  # (key, checkpoint shape, model shape)
-
-    def __bool__(self) -> bool:
-        return bool(self.missing or self.unexpected or self.mismatched)
-
-
-def loading_problems(info: dict[str, Any], expect_new_head: bool) -> tuple[list[str], LoadingProblems]:
-    """``(expected_new, problems)`` of a ``from_pretrained(..., output_loading_info=True)`` load.
-
-    ``expect_new_head``: a base encoder loaded for fine-tuning, whose new task head (and pooler) are missing from
-    the checkpoint and whose pretraining heads are unused: those are ``expected_new`` (missing head weights) or
-    dropped (unused head weights), not problems. Without it (a model directory this library saved) every missing
-    or unused weight is a problem.
-    """
-    missing = set(info.get("missing_keys") or ())
-    unexpected = set(info.get("unexpected_keys") or ())
-    new: set[str] = set()
-    if expect_new_head:
-        new = {key for key in missing if _is_head(key)}
-        missing -= new
-        unexpected = {key for key in unexpected if not _is_head(key)}
-    mismatched = [tuple(item) for item in info.get("mismatched_keys") or ()]
-    return sorted(new), LoadingProblems(sorted(missing), sorted(unexpected), mismatched)
-
-
-def _is_head(key: str) -> bool:
-    return any(part in HEAD_PARTS for part in key.split("."))
-
-
 def _load_failure(model_dir: Path, err: Exception) -> str:
     detail = (str(err).strip().splitlines() or [type(err).__name__])[0]
     if isinstance(err, RuntimeError) and ("size" in str(err) or "mismatch" in str(err)):
@@ -326,12 +314,19 @@ def save_model_dir(
     ``overwrite=True`` allows another directory). Every file gets ``0o666 & ~umask``, every directory
     ``0o777 & ~umask``. Staging directories that a killed save left next to ``out_dir`` are removed first.
     """
+    from safetensors.torch import save_file
+
+    from tagger.tasks import get_task
+
     out = check_output_dir(out_dir, overwrite=overwrite)
     tmp = new_staging_dir(out)
     try:
         block.versions = versions()
+        model, extra_weights = get_task(block.task).saved_parts(model)
         model.config.tagger = asdict(block)
         model.save_pretrained(tmp, safe_serialization=True)
+        for name, state in extra_weights.items():
+            save_file(state, str(tmp / name), metadata={"format": "pt"})
         tokenizer.save_pretrained(tmp)
         if training_config is not None:
             import yaml
@@ -369,21 +364,13 @@ def model_card(block: TaggerBlock, training_config: dict[str, Any], metrics: dic
         ", ".join(f"`{x}`" for x in block.labels),
         "",
     ]
-    if block.task == "ner":
-        lines += [f"Tag scheme {block.scheme}; clitic policy `{block.clitic_policy}`.", ""]
-    else:
-        lines += [
-            f"Multi-label (sigmoid); window scores pooled by `{block.pooling}`. Thresholds (tuned on dev):",
-            "",
-            "| label | threshold |",
-            "|---|---|",
-            *[f"| {k} | {v:.3f} |" for k, v in block.thresholds.items()],
-            "",
-        ]
+    from tagger.tasks import get_task
+
+    lines += get_task(block.task).model_card_lines(block)
     lines += ["## Training data", ""]
     lines += [f"- train: `{p}`" for p in training_config.get("train", [])]
     if training_config.get("dev"):
-        lines.append(f"- dev: `{training_config['dev']}`")
+        lines += [f"- dev: `{p}`" for p in training_config["dev"]]
     lines += ["", "## Hyper-parameters (non-default)", ""]
     changed = {k: v for k, v in training_config.items() if k not in ("train", "dev", "output_dir", "overwrite") and defaults.get(k) != v}
     lines += [f"- {k}: `{v}`" for k, v in changed.items()] or ["- (all defaults)"]

@@ -9,106 +9,22 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
 
-from tagger import console
 from tagger.align import EncodedDoc, Window, encode_documents, make_windows
-from tagger.arabic import CLITIC_OR_CHANGED, clitic_length, leading_titles
-from tagger.consistency import propagate_entities
-from tagger.decode import (
-    allowed_transitions,
-    log_softmax,
-    merge_windows,
-    pool_scores,
-    tag_spans,
-    viterbi_iob2_many,
-)
-from tagger.model import ModelLoadError, TaggerBlock, load_tokenizer, load_trained_model, read_block
+from tagger.backends import CPU_BATCH_TOKENS, Head, load_heads
+from tagger.backends.pytorch import TorchRunner
+from tagger.errors import ModelLoadError
 from tagger.schema import Document, Entity, Prediction, TopicPrediction
-from tagger.text import normalize
+from tagger.tasks.ner import decode_entities
+from tagger.tasks.topics import pool_topic_scores, topic_predictions, topic_windows
+
+__all__ = ["Head", "Tagger", "TorchRunner", "topic_windows"]
 
 logger = logging.getLogger(__name__)
-
-# (input_ids [B, T] int64, attention_mask [B, T] int64) -> logits [B, T, L] (ner) or [B, L] (topics), float32
-Runner = Callable[[np.ndarray, np.ndarray], np.ndarray]
-
-
-CPU_BATCH_TOKENS = 512
-GPU_BATCH_TOKENS = 16384
-PRECISIONS = ("auto", "fp32", "bf16")
-
-
-class TorchRunner:
-    """Runs a transformers model under ``torch.inference_mode``.
-
-    ``precision``: ``"auto"`` (default) = bf16 autocast on CUDA (fp16 where bf16 is unsupported), fp32 on CPU;
-    ``"fp32"`` = never autocast; ``"bf16"`` = bf16 autocast on CPU too (fast on CPUs with AMX / AVX512-BF16,
-    e.g. Xeon Sapphire Rapids; decisions can differ from fp32 in rare near-ties -- measure on your dev set).
-    """
-
-    def __init__(self, model, device: str | None = None, autocast: bool = True, precision: str = "auto") -> None:
-        import torch
-
-        if precision not in PRECISIONS:
-            raise ValueError(f"precision must be one of {PRECISIONS}, got {precision!r}")
-        self.torch = torch
-        self.device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
-        self.model = model.to(self.device).eval()
-        self.autocast = autocast and precision != "fp32" and (self.device.type == "cuda" or precision == "bf16")
-        self.dtype = torch.bfloat16
-        if self.device.type == "cuda" and precision == "auto" and not torch.cuda.is_bf16_supported():
-            self.dtype = torch.float16
-        # sub-tokens per forward pass: big batches keep a GPU busy; on CPU activations must stay cache-sized
-        self.max_batch_tokens = GPU_BATCH_TOKENS if self.device.type == "cuda" else CPU_BATCH_TOKENS
-
-    def __call__(self, ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
-        torch = self.torch
-        with torch.inference_mode():
-            input_ids = torch.from_numpy(ids).to(self.device)
-            attention_mask = torch.from_numpy(mask).to(self.device)
-            if self.autocast:
-                with torch.autocast(self.device.type, dtype=self.dtype):
-                    logits = self.model(input_ids=input_ids, attention_mask=attention_mask).logits
-            else:
-                logits = self.model(input_ids=input_ids, attention_mask=attention_mask).logits
-            return logits.float().cpu().numpy()
-
-
-@dataclass
-class Head:
-    """One trained head (NER or topics) with its tokenizer, settings and a runner."""
-
-    block: TaggerBlock
-    tokenizer: object
-    runner: Runner
-
-    def __post_init__(self) -> None:
-        self.norm = self.block.norm
-        self.vocab = frozenset(self.tokenizer.get_vocab())
-        self.tags = list(self.block.labels)
-        self.allowed = allowed_transitions(self.tags) if self.block.task == "ner" else None
-
-
-@console.quiet()  # no transformers loading bars
-def _torch_head(model_dir: Path, device: str | None, precision: str = "auto") -> Head:
-    from transformers import AutoModelForSequenceClassification, AutoModelForTokenClassification
-
-    block = read_block(model_dir)
-    cls = AutoModelForTokenClassification if block.task == "ner" else AutoModelForSequenceClassification
-    model = load_trained_model(model_dir, cls)
-    return Head(block, load_tokenizer(str(model_dir)), TorchRunner(model, device, precision=precision))
-
-
-def load_head(model_dir: Path, device: str | None = None, precision: str = "auto") -> Head:
-    if (model_dir / "model.onnx").is_file():
-        from tagger.export import onnx_head  # optional backend (onnxruntime)
-
-        return onnx_head(model_dir, device=device)
-    return _torch_head(model_dir, device, precision)
 
 
 class Tagger:
@@ -141,16 +57,18 @@ class Tagger:
         if not root.is_dir():
             raise ModelLoadError(f"{root}: no such model directory")
         if (root / "config.json").is_file():
-            head = load_head(root, device, precision)
-            return cls(**{head.block.task: head}, **kwargs)
-        heads = {name: load_head(root / name, device, precision) for name in ("ner", "topics") if (root / name).is_dir()}
+            return cls(**load_heads(root, device, precision), **kwargs)
+        heads = {}
+        for name in ("ner", "topics"):
+            if (root / name).is_dir():
+                part = load_heads(root / name, device, precision)
+                if set(part) != {name}:
+                    raise ModelLoadError(f"{root / name}: holds a model with {sorted(part)} outputs, expected {name!r} alone")
+                heads[name] = part[name]
         if not heads:
             raise ModelLoadError(
                 f"{root}: neither a model directory (config.json) nor a bundle with ner/ or topics/ subdirectories"
             )
-        for name, head in heads.items():
-            if head.block.task != name:
-                raise ModelLoadError(f"{root / name}: holds a {head.block.task!r} model, expected {name!r}")
         return cls(**heads, **kwargs)
 
     @property
@@ -187,11 +105,15 @@ class Tagger:
 
     def predict_documents(self, docs: Sequence[Document], thresholds: dict[str, float] | None = None) -> list[Prediction]:
         """Like :meth:`predict` for :class:`Document` objects; pre-split ``words`` (CoNLL tokens) are kept."""
-        entities = self._entities(docs) if self.ner else [() for _ in docs]
+        names = [name for name, head in (("ner", self.ner), ("topics", self.topics)) if head is not None]
+        runs = self._outputs(docs, names)
+        entities: list[tuple[Entity, ...]] = [() for _ in docs]
         topics: list[TopicPrediction | None] = [None] * len(docs)
+        if self.ner:
+            entities = decode_entities(self.ner, docs, *runs["ner"])
         if self.topics:
-            scores = self._topic_scores(docs)
-            topics = self._topic_predictions(docs, scores, thresholds)
+            scores = pool_topic_scores(self.topics.block, len(docs), *runs["topics"][1:])
+            topics = topic_predictions(self.topics.block, docs, scores, thresholds)  # type: ignore[assignment]
         return [Prediction(d.text, e, t) for d, e, t in zip(docs, entities, topics)]
 
     def topic_scores(self, texts: Iterable[str]) -> np.ndarray:
@@ -203,17 +125,40 @@ class Tagger:
         return self._topic_scores([Document(text=t) for t in texts])
 
     # ------------------------------------------------------------------ internals
-    def _run(
-        self, head: Head, encoded: list[EncodedDoc], windows: list[Window] | None = None
-    ) -> tuple[list[Window], list[np.ndarray]]:
-        """All windows of all documents through the model, length-sorted; outputs in window order.
+    def _windows(self, name: str, encoded: list[EncodedDoc]) -> list[Window]:
+        head = self.topics if name == "topics" else self.ner
+        assert head is not None
+        if name == "topics":
+            windows = topic_windows(encoded, head.block)
+        else:
+            windows = [w for i, enc in enumerate(encoded) for w in make_windows(enc, i, head.block.max_length, head.block.stride)]
+        return [w for w in windows if w.end > w.start]
 
-        ``windows`` default to the head's own (``max_length`` sub-tokens, ``stride`` shared)."""
-        block = head.block
-        if windows is None:
-            windows = [w for i, enc in enumerate(encoded) for w in make_windows(enc, i, block.max_length, block.stride)]
-        windows = [w for w in windows if w.end > w.start]
-        outputs: list[np.ndarray] = [None] * len(windows)  # type: ignore[list-item]
+    def _outputs(
+        self, docs: Sequence[Document], names: list[str]
+    ) -> dict[str, tuple[list[EncodedDoc], list[Window], list[np.ndarray]]]:
+        """``{output: (encoded documents, windows, one output per window)}``. Heads of one model (joint) that
+        score the same windows share one forward pass per window."""
+        heads = {name: self.ner if name == "ner" else self.topics for name in names}
+        result: dict[str, tuple[list[EncodedDoc], list[Window], list[np.ndarray]]] = {}
+        done: dict[int, tuple[list[EncodedDoc], list[Window], list[dict[str, np.ndarray]]]] = {}
+        for name, head in heads.items():
+            assert head is not None
+            shared = done.get(id(head.runner))
+            encoded = shared[0] if shared else encode_documents(head.tokenizer, docs, head.norm)
+            windows = self._windows(name, encoded)
+            if shared is None or [(w.doc, w.start, w.end) for w in shared[1]] != [(w.doc, w.start, w.end) for w in windows]:
+                shared = (encoded, *self._run(head, encoded, windows))
+                done[id(head.runner)] = shared
+            result[name] = (shared[0], shared[1], [out[name] for out in shared[2]])
+        return result
+
+    def _run(
+        self, head: Head, encoded: list[EncodedDoc], windows: list[Window]
+    ) -> tuple[list[Window], list[dict[str, np.ndarray]]]:
+        """All windows of all documents through the head's model, length-sorted; its outputs in window order
+        (token outputs cut to the window's sub-tokens)."""
+        outputs: list[dict[str, np.ndarray]] = [{} for _ in windows]
         order = sorted(range(len(windows)), key=lambda j: windows[j].end - windows[j].start, reverse=True)
         tok = head.tokenizer
         cls_id, sep_id, pad_id = tok.cls_token_id, tok.sep_token_id, tok.pad_token_id or 0
@@ -231,111 +176,17 @@ class Tagger:
                 seq = [cls_id, *encoded[w.doc].input_ids[w.start : w.end], sep_id]
                 ids[r, : len(seq)] = seq
                 mask[r, : len(seq)] = 1
-            logits = head.runner(ids, mask)
+            raw = head.runner(ids, mask)
+            named = raw if isinstance(raw, Mapping) else {head.output: raw}
             for r, j in enumerate(batch):
                 w = windows[j]
-                outputs[j] = logits[r, 1 : w.end - w.start + 1] if logits.ndim == 3 else logits[r]
+                outputs[j] = {k: v[r, 1 : w.end - w.start + 1] if v.ndim == 3 else v[r] for k, v in named.items()}
         return windows, outputs
 
-    def _entities(self, docs: Sequence[Document]) -> list[tuple[Entity, ...]]:
-        head = self.ner
-        assert head is not None
-        encoded = encode_documents(head.tokenizer, docs, head.norm)
-        windows, outputs = self._run(head, encoded)
-        by_doc: dict[int, list[int]] = {}
-        for j, w in enumerate(windows):
-            by_doc.setdefault(w.doc, []).append(j)
-        tagged = [i for i in range(len(docs)) if by_doc.get(i)]
-        word_logits = [
-            merge_windows(
-                len(encoded[i].word_spans), encoded[i].first_subtoken,
-                [(windows[j].start, windows[j].end) for j in by_doc[i]], [outputs[j] for j in by_doc[i]],
-            )
-            for i in tagged
-        ]
-        # log-softmax is row-wise: one call over all words of all documents, then Viterbi for all at once
-        logps = np.split(log_softmax(np.concatenate(word_logits)), np.cumsum([len(x) for x in word_logits])[:-1]) \
-            if word_logits else []
-        paths = viterbi_iob2_many(logps, head.tags, head.allowed)
-        results: list[tuple[Entity, ...]] = [()] * len(docs)
-        for i, logp, path in zip(tagged, logps, paths):
-            results[i] = self._decode_entities(head, docs[i].text, encoded[i], logp, path)
-            if head.block.entity_consistency:
-                results[i] = propagate_entities(docs[i].text, encoded[i].word_spans, results[i], head.norm)
-        return results
-
-    def _decode_entities(
-        self, head: Head, text: str, enc: EncodedDoc, logp: np.ndarray, path: list[int]
-    ) -> tuple[Entity, ...]:
-        tags = [head.tags[k] for k in path]
-        chosen = logp[np.arange(len(path)), path]
-        entities = []
-        for first, end, label in tag_spans(tags):
-            if label == "PER" and head.block.trim_titles:
-                first += leading_titles([normalize(text[s:e], head.norm).text for s, e in enc.word_spans[first:end]])
-            start = enc.word_spans[first][0]
-            stop = enc.word_spans[end - 1][1]
-            if head.block.clitic_policy == "strip":
-                start = _skip_clitic(text, start, enc.word_spans[first][1], head)
-                if start >= stop:
-                    continue
-            score = float(np.exp(np.mean(chosen[first:end])))
-            entities.append(Entity(text[start:stop], label, start, stop, score))
-        return tuple(entities)
-
     def _topic_scores(self, docs: Sequence[Document]) -> np.ndarray:
-        head = self.topics
-        assert head is not None
-        encoded = encode_documents(head.tokenizer, docs, head.norm)
-        windows, outputs = self._run(head, encoded, topic_windows(encoded, head.block))
-        if not windows:
-            return np.zeros((len(docs), len(head.block.labels)), dtype=np.float32)
-        probs = 1.0 / (1.0 + np.exp(-np.stack(outputs)))
-        return pool_scores(probs, [w.doc for w in windows], len(docs), head.block.pooling)
-
-    def _topic_predictions(
-        self, docs: Sequence[Document], scores: np.ndarray, override: dict[str, float] | None
-    ) -> list[TopicPrediction]:
-        head = self.topics
-        assert head is not None
-        labels = list(head.block.labels)
-        thresholds = {lab: float(head.block.thresholds.get(lab, 0.5)) for lab in labels}
-        if override:
-            unknown = sorted(set(override) - set(labels))
-            if unknown:
-                raise ValueError(f"thresholds for unknown label(s) {unknown}; labels are {labels}")
-            thresholds.update({k: float(v) for k, v in override.items()})
-        out = []
-        for doc, row in zip(docs, scores):
-            empty = not doc.text.strip()
-            chosen = () if empty else tuple(lab for j, lab in enumerate(labels) if row[j] >= thresholds[lab])
-            out.append(TopicPrediction(chosen, {lab: float(row[j]) for j, lab in enumerate(labels)}, dict(thresholds)))
-        return out
-
-
-def topic_windows(encoded: Sequence[EncodedDoc], block: TaggerBlock) -> list[Window]:
-    """The windows a topic head scores: whole windows (``max_length``, ``stride``), plus, with
-    ``passage_length``, passages of that many sub-tokens overlapping by half, so that a topic carried by one
-    paragraph of a long multi-topic document is not diluted by the rest of its window. The document score pools
-    over all of them."""
-    out: list[Window] = []
-    passage = block.passage_length + 2 if block.passage_length else 0
-    for i, enc in enumerate(encoded):
-        whole = make_windows(enc, i, block.max_length, block.stride)
-        out.extend(whole)
-        if passage and passage < block.max_length and len(whole) > 0 and len(enc.input_ids) > passage - 2:
-            out.extend(make_windows(enc, i, passage, (passage - 2) // 2))
-    return out
-
-
-def _skip_clitic(text: str, start: int, word_end: int, head: Head) -> int:
-    """Move an entity start past a glued proclitic (see :func:`tagger.arabic.clitic_length`)."""
-    ch = text[start]
-    if ch.isalpha() and ch not in CLITIC_OR_CHANGED and not ("\ufb50" <= ch <= "\ufefc"):
-        return start  # normalisation keeps this first letter and no proclitic starts with it
-    norm = normalize(text[start:word_end], head.norm)
-    n = clitic_length(norm.text, head.vocab)
-    return start + norm.starts[n] if 0 < n < len(norm.text) else start
+        assert self.topics is not None
+        _, windows, outputs = self._outputs(docs, ["topics"])["topics"]
+        return pool_topic_scores(self.topics.block, len(docs), windows, outputs)
 
 
 def _check_texts(texts: Iterable[str]) -> list[str]:

@@ -1,4 +1,6 @@
-"""Fine-tuning with transformers' Trainer: NER (token head) or multi-label topics (sequence head).
+"""Fine-tuning with transformers' Trainer for any task of :mod:`tagger.tasks` (NER, topics, joint).
+
+The task gives the labels, the model, the targets, the loss and the scorer; this module only runs the loop.
 
 Preprocessing is the inference code path (``tagger.align``); dev evaluation runs the real ``Tagger`` on the
 current weights, so the selected model is the one that decodes best, windows, IOB2 constraints and all.
@@ -14,25 +16,22 @@ from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 from transformers import Trainer
 
 from tagger import console
-from tagger.config import ConfigError, Task, TrainConfig
-from tagger.data.io import DataError, read_documents
+from tagger.backends import heads_of
+from tagger.backends.pytorch import TorchRunner
+from tagger.config import ConfigError, TrainConfig
+from tagger.data.io import DataError
 from tagger.errors import OutputError
-from tagger.examples import Collator, build_examples, evaluate_model, ner_tags, read_all, resolve_labels
-from tagger.model import (
-    TaggerBlock,
-    load_model,
-    load_tokenizer,
-    load_trained_model,
-    model_card,
-    read_block,
-    save_model_dir,
-)
-from tagger.predict import Head, Tagger, TorchRunner
+from tagger.examples import Collator, build_examples, read_all, resolve_labels
+from tagger.model import TaggerBlock, load_tokenizer, model_card, read_block, save_model_dir
+from tagger.predict import Tagger
 from tagger.savedir import check_output_dir, new_work_dir
+from tagger.tasks import LabelSets, LossState, Task, get_task
+from tagger.tasks.topics import smooth_multilabel_targets
+
+__all__ = ["TrainResult", "load_config", "smooth_multilabel_targets", "train"]
 
 logger = logging.getLogger(__name__)
 
@@ -58,47 +57,28 @@ def load_config(config: TrainConfig | str | Path | dict, overrides: list[str] | 
 
 
 # ------------------------------------------------------------------------------------------------ model init
-def _continue_from(cfg: TrainConfig, names: list[str]):
-    """Load a fine-tuned model and re-map its head to ``names``: kept rows reused, new rows initialised."""
-    import torch
-    from transformers import AutoModelForSequenceClassification, AutoModelForTokenClassification
-
+def _continue_from(cfg: TrainConfig, task: Task, names: LabelSets):
+    """Load a fine-tuned model and re-map its heads to ``names``: kept rows reused, new rows initialised."""
     src = Path(cfg.init_from)
     base = read_block(src)
-    if base.task != cfg.task.value:
-        raise ConfigError(f"init_from {src} is a {base.task!r} model but task is {cfg.task.value!r}")
-    cls = AutoModelForTokenClassification if cfg.task is Task.NER else AutoModelForSequenceClassification
-    model = load_trained_model(src, cls)
-    old = list(base.labels)
-    head = model.classifier
-    new = torch.nn.Linear(head.in_features, len(names))
-    std = getattr(model.config, "initializer_range", 0.02)
-    torch.manual_seed(cfg.seed)
-    with torch.no_grad():
-        new.weight.normal_(0.0, std)
-        new.bias.zero_()
-        for j, name in enumerate(names):
-            if name in old:
-                new.weight[j] = head.weight[old.index(name)]
-                new.bias[j] = head.bias[old.index(name)]
-    model.classifier = new
-    model.num_labels = len(names)
-    model.config.num_labels = len(names)
-    model.config.id2label = dict(enumerate(names))
-    model.config.label2id = {x: i for i, x in enumerate(names)}
-    kept = [x for x in names if x in old]
-    logger.info("continuing from %s: kept %s, added %s, dropped %s", src, kept,
-                [x for x in names if x not in old], [x for x in old if x not in names])
-    return model, {"classifier.weight", "classifier.bias"}
+    if base.task != task.name:
+        raise ConfigError(f"init_from {src} is a {base.task!r} model but task is {task.name!r}")
+    model = task.load_model(src)
+    old = task.head_labels(task.labels_of(base))
+    changed = task.remap_heads(model, old, names, cfg.seed)
+    for name in task.outputs:
+        logger.info("continuing from %s (%s): kept %s, added %s, dropped %s", src, name,
+                    [x for x in names[name] if x in old[name]], [x for x in names[name] if x not in old[name]],
+                    [x for x in old[name] if x not in names[name]])
+    return model, changed
 
 
-def _new_model(cfg: TrainConfig, labels: list[str], tags: list[str] | None):
+def _new_model(cfg: TrainConfig, task: Task, names: LabelSets):
     missing: set[str] = set()
-    model = load_model(cfg.model, cfg.task.value, labels, tags, missing=missing)
-    # parameters the checkpoint did not have (the classifier; the pooler of an encoder pretrained without one)
+    model = task.new_model(cfg.model, names, missing)
+    # parameters the checkpoint did not have (the heads; the pooler of an encoder pretrained without one)
     # get the head learning rate; a pooler pretrained with next-sentence prediction keeps the encoder's
-    new_params = {n for n, _ in model.named_parameters() if n in missing or n.startswith("classifier")}
-    return model, new_params
+    return model, task.new_parameters(model, missing)
 
 
 # ------------------------------------------------------------------------------------------------ training
@@ -111,34 +91,32 @@ def train(config: TrainConfig | str | Path | dict, overrides: list[str] | None =
     cfg = load_config(config, overrides)
     check_output_dir(cfg.output_dir, overwrite=cfg.overwrite, protect=_run_inputs(cfg, config))  # before any work
     set_seed(cfg.seed)
-    train_docs = read_all(cfg.train, cfg)
-    dev_docs = read_documents(cfg.dev, cfg.normalization) if cfg.dev else []
+    task = get_task(cfg.task)
+    train_docs, annotated = read_all(cfg.train, cfg, task)
+    dev_docs, dev_annotated = read_all(cfg.dev, cfg, task) if cfg.dev else ([], [])
     base = read_block(cfg.init_from) if cfg.init_from else None
     labels = resolve_labels(cfg, train_docs, dev_docs, base)
-    names = ner_tags(labels) if cfg.task is Task.NER else labels
+    names = task.head_labels(labels)
     tokenizer = load_tokenizer(cfg.init_from or cfg.model)
     if cfg.init_from:
-        model, new_params = _continue_from(cfg, names)
+        model, new_params = _continue_from(cfg, task, names)
     else:
-        model, new_params = _new_model(cfg, labels, names if cfg.task is Task.NER else None)
+        model, new_params = _new_model(cfg, task, names)
     limit = min(int(getattr(model.config, "max_position_embeddings", 512)), 512)
     tok_max = int(tokenizer.model_max_length) if tokenizer.model_max_length and tokenizer.model_max_length < 10**6 else limit
     max_length = min(cfg.max_length or min(tok_max, limit), limit)
-    examples = build_examples(tokenizer, train_docs, cfg, max_length, names)
+    examples = build_examples(tokenizer, train_docs, cfg, max_length, names, annotated)
     if not examples:
         raise DataError(f"no training text in {cfg.train}")
     logger.info("%d training documents -> %d windows (max_length %d, stride %d)", len(train_docs), len(examples), max_length, cfg.stride)
 
     block = TaggerBlock(
-        task=cfg.task.value, labels=names, normalization=asdict(cfg.normalization), max_length=max_length,
+        task=task.name, labels=names[task.outputs[0]], topic_labels=names["topics"] if len(names) > 1 else [],
+        normalization=asdict(cfg.normalization), max_length=max_length,
         stride=cfg.stride, pooling=cfg.pooling.value, passage_length=cfg.passage_length,
         entity_consistency=cfg.entity_consistency, trim_titles=cfg.trim_titles, base_model=cfg.model if not cfg.init_from else (base.base_model if base else ""),
     )
-    pos_weight = None
-    if cfg.task is Task.TOPICS and cfg.pos_weight == "auto":
-        y = np.array([ex["labels"] for ex in examples])
-        pos = y.sum(0)
-        pos_weight = torch.tensor(np.clip((len(y) - pos) / np.maximum(pos, 1), 1.0, 10.0), dtype=torch.float)
+    topic_labels = names.get("topics", [])
 
     out = Path(cfg.output_dir)
     work = new_work_dir(out.resolve(), keep=cfg.save_checkpoints)
@@ -173,7 +151,7 @@ def train(config: TrainConfig | str | Path | dict, overrides: list[str] | None =
         **_sampling_args(TrainingArguments, cfg.group_by_length),
         dataloader_num_workers=cfg.dataloader_workers,
         remove_unused_columns=False,
-        label_smoothing_factor=cfg.label_smoothing if cfg.task is Task.NER else 0.0,  # topics: smoothed in compute_loss
+        # label smoothing is applied by the task's loss (tagger.tasks), not by the Trainer
         disable_tqdm=False,
         dataloader_pin_memory=torch.cuda.is_available(),
         use_cpu=not torch.cuda.is_available(),
@@ -184,26 +162,23 @@ def train(config: TrainConfig | str | Path | dict, overrides: list[str] | None =
         args=args,
         train_dataset=examples,
         eval_dataset=examples[:1] if has_dev else None,
-        data_collator=Collator(tokenizer.pad_token_id or 0, cfg.task),
+        data_collator=Collator(tokenizer.pad_token_id or 0, task),
         callbacks=callbacks,
     )
     console.attach(trainer, eval_items=len(dev_docs) * len(examples) // max(1, len(train_docs)), early_stopping=bool(callbacks))
-    trainer.setup(cfg, tokenizer, block, dev_docs, new_params, pos_weight)
+    trainer.setup(cfg, task, tokenizer, block, dev_docs, dev_annotated, new_params, task.loss_state(cfg, examples))
     try:
         trainer.train()
         model = trainer.model
         metrics: dict[str, Any] = {"train_windows": len(examples), "global_step": trainer.state.global_step}
         if has_dev:
-            tagger = trainer.make_tagger()
-            dev_metrics, thresholds = evaluate_model(tagger, dev_docs, cfg.task, tune=cfg.task is Task.TOPICS)
-            if cfg.task is Task.TOPICS:
-                block.thresholds = thresholds
+            dev_metrics, thresholds = trainer.dev_metrics()
+            block.thresholds = thresholds
             metrics["dev"] = {k: v for k, v in dev_metrics.items() if k != "f1"}
             metrics["best_dev_f1"] = dev_metrics["f1"]
-        elif cfg.task is Task.TOPICS:
-            block.thresholds = {x: 0.5 for x in labels}
-            logger.warning("no dev set: topic thresholds stay at 0.5")
-        model.config.problem_type = "multi_label_classification" if cfg.task is Task.TOPICS else None
+        if topic_labels and not block.thresholds:
+            block.thresholds = {x: 0.5 for x in topic_labels}
+            logger.warning("no topic-annotated dev documents: topic thresholds stay at 0.5")
         if trainer.is_world_process_zero():
             defaults = {f.name: f.default for f in fields(TrainConfig)}
             resolved = cfg.to_dict()
@@ -224,12 +199,6 @@ def train(config: TrainConfig | str | Path | dict, overrides: list[str] | None =
     return TrainResult(out.resolve(), metrics)
 
 
-def smooth_multilabel_targets(targets, eps: float):
-    """Label smoothing for independent sigmoid labels: 1 -> 1 - eps/2 and 0 -> eps/2 (each label is a two-class
-    problem, so eps is spread over its two outcomes as in cross-entropy label smoothing). ``eps = 0`` is a no-op."""
-    return targets if eps == 0 else targets * (1.0 - eps) + eps / 2.0
-
-
 def _sampling_args(cls, group_by_length: bool) -> dict[str, Any]:
     """Length-grouped sampling under either transformers API (``train_sampling_strategy`` since 5.x)."""
     names = {f.name for f in fields(cls)}
@@ -246,7 +215,7 @@ def _warmup_args(cls, ratio: float) -> dict[str, Any]:
 def _run_inputs(cfg: TrainConfig, config: object) -> list[str]:
     """What a run reads, so its ``output_dir`` may never be or contain it: the config file, the data, a local
     encoder and ``init_from`` (which may be the output itself: continuing a model in place replaces it)."""
-    paths = [*cfg.train, *([cfg.dev] if cfg.dev else [])]
+    paths = [*cfg.train, *(cfg.dev or [])]
     if isinstance(config, (str, Path)):
         paths.append(str(config))
     if Path(cfg.model).exists():
@@ -257,29 +226,37 @@ def _run_inputs(cfg: TrainConfig, config: object) -> list[str]:
 
 
 class _TaggerTrainer(Trainer):
-    """Trainer with dev evaluation through ``Tagger``, a head learning rate and a weighted BCE loss."""
+    """Trainer with dev evaluation through ``Tagger``, a head learning rate and the task's loss."""
 
-    def setup(self, cfg: TrainConfig, tokenizer, block: TaggerBlock, dev_docs, new_params, pos_weight) -> None:
-        self.tcfg, self.ttok, self.tblock, self.dev_docs = cfg, tokenizer, block, dev_docs
-        self.new_params, self.pos_weight = new_params, pos_weight
+    def setup(self, cfg: TrainConfig, task: Task, tokenizer, block: TaggerBlock, dev_docs, dev_annotated,
+              new_params, loss_state: LossState) -> None:
+        self.tcfg, self.task, self.ttok, self.tblock = cfg, task, tokenizer, block
+        self.dev_docs, self.dev_annotated = dev_docs, dev_annotated
+        self.new_params, self.loss_state = new_params, loss_state
 
     def make_tagger(self) -> Tagger:
         model = self.model
         runner = TorchRunner(model, device=str(next(model.parameters()).device), autocast=False)
-        head = Head(self.tblock, self.ttok, runner)
-        return Tagger(**{self.tcfg.task.value: head}, batch_size=self.tcfg.eval_batch_size)
+        return Tagger(**heads_of(self.tblock, self.ttok, runner), batch_size=self.tcfg.eval_batch_size)
 
-    def evaluate(self, eval_dataset=None, ignore_keys=None, metric_key_prefix: str = "eval") -> dict[str, float]:
+    def dev_metrics(self) -> tuple[dict, dict[str, float]]:
+        """Dev metrics of the current weights (the task's scorer); topic thresholds tuned on dev."""
         was_training = self.model.training
         try:
-            metrics, _ = evaluate_model(self.make_tagger(), self.dev_docs, self.tcfg.task, tune=self.tcfg.task is Task.TOPICS)
+            return self.task.evaluate(self.make_tagger(), self.dev_docs, tune=True, annotated=self.dev_annotated)
         finally:
             self.model.train(was_training)
+
+    def evaluate(self, eval_dataset=None, ignore_keys=None, metric_key_prefix: str = "eval") -> dict[str, float]:
+        metrics, _ = self.dev_metrics()
         flat = {f"{metric_key_prefix}_f1": metrics["f1"]}
         if "ner" in metrics:
             flat[f"{metric_key_prefix}_default_f1"] = metrics["ner"]["default"]["f1"]
-        else:
+        if "topics" in metrics:
             flat[f"{metric_key_prefix}_macro_f1"] = metrics["topics"]["macro_f1"]
+        if "ner" in metrics and "topics" in metrics:
+            flat[f"{metric_key_prefix}_ner_f1"] = metrics["ner"]["strict"]["f1"]
+            flat[f"{metric_key_prefix}_topics_f1"] = metrics["topics"]["micro_f1"]
         flat["epoch"] = self.state.epoch or 0.0
         self.log(flat)
         self.control = self.callback_handler.on_evaluate(self.args, self.state, self.control, flat)
@@ -306,13 +283,5 @@ class _TaggerTrainer(Trainer):
         return super().create_optimizer(model)
 
     def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
-        if self.tcfg.task is not Task.TOPICS:
-            return super().compute_loss(model, inputs, return_outputs, num_items_in_batch)
-        import torch
-
-        labels = inputs.pop("labels")
-        outputs = model(**inputs)
-        weight = self.pos_weight.to(outputs.logits.device) if self.pos_weight is not None else None
-        targets = smooth_multilabel_targets(labels.to(outputs.logits.dtype), self.tcfg.label_smoothing)
-        loss = torch.nn.functional.binary_cross_entropy_with_logits(outputs.logits, targets, pos_weight=weight)
+        loss, outputs = self.task.loss(model, dict(inputs), self.loss_state)
         return (loss, outputs) if return_outputs else loss

@@ -36,7 +36,7 @@ def no_training(monkeypatch):
     def boom(*args, **kwargs):
         raise AssertionError("train() got past the output-directory check")
 
-    for name in ("read_all", "read_documents", "load_tokenizer", "load_model"):
+    for name in ("read_all", "read_block", "load_tokenizer", "_new_model", "_continue_from"):
         monkeypatch.setattr(f"tagger.trainer.{name}", boom)
 
 
@@ -381,7 +381,7 @@ def test_issue_16_load_trained_model_loads_a_good_model(trained_topics):
 # ---------------------------------------------------------------------------------------------- 6. config shapes
 @pytest.mark.parametrize("key, value", [
     ("labels", "PER"), ("labels", [1, 2]), ("model", 123), ("train", 5), ("normalization", False),
-    ("normalization", ["strip_tashkeel"]), ("dev", ["a", "b"]), ("epochs", True), ("batch_size", False),
+    ("normalization", ["strip_tashkeel"]), ("dev", {"a": "b"}), ("epochs", True), ("batch_size", False),
     ("task", 7), ("seed", 1.5), ("learning_rate", float("nan")), ("group_by_length", "yes"), ("output_dir", None),
     ("overwrite", "please"), ("max_length", [64]),
 ])

@@ -14,7 +14,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-import tagger.predict as predict_mod
+import tagger.tasks.ner as ner_task_mod
 import tagger.text as text_mod
 from tagger import Tagger
 from tagger.arabic import clitic_length
@@ -141,9 +141,9 @@ def _reference_predictions(monkeypatch, tagger, texts):
     with monkeypatch.context() as m:
         m.setattr(text_mod, "_plain_words", lambda text, cfg: None)
         m.setattr(text_mod, "_plain_word_re", lambda cfg: re.compile(r"(?!x)x"))
-        m.setattr(predict_mod, "merge_windows", reference_merge_windows)
-        m.setattr(predict_mod, "viterbi_iob2_many", lambda lps, tags, allowed: [viterbi_iob2(x, tags, allowed) for x in lps])
-        m.setattr(predict_mod, "_skip_clitic", reference_skip_clitic)
+        m.setattr(ner_task_mod, "merge_windows", reference_merge_windows)
+        m.setattr(ner_task_mod, "viterbi_iob2_many", lambda lps, tags, allowed: [viterbi_iob2(x, tags, allowed) for x in lps])
+        m.setattr(ner_task_mod, "_skip_clitic", reference_skip_clitic)
         return tagger.predict(texts)
 
 

@@ -184,17 +184,19 @@ def test_head_learning_rate_goes_to_parameters_the_checkpoint_lacks(tiny_encoder
     from transformers import BertForPreTraining
 
     from tagger.config import TrainConfig
+    from tagger.tasks import get_task
     from tagger.trainer import _new_model
 
     cfg = TrainConfig(output_dir=str(tmp_path / "out"), train=["x.jsonl"], task="topics", model=str(tiny_encoder))
-    model, new = _new_model(cfg, ["a", "b"], None)
+    task = get_task("topics")
+    model, new = _new_model(cfg, task, {"topics": ["a", "b"]})
     assert new == {"classifier.weight", "classifier.bias", "bert.pooler.dense.weight", "bert.pooler.dense.bias"}
 
     with_pooler = copy_model(tiny_encoder, tmp_path / "with-pooler")
     pretrained = BertForPreTraining.from_pretrained(with_pooler)  # NSP-style checkpoint: has a pooler
     pretrained.save_pretrained(with_pooler)
     cfg.model = str(with_pooler)
-    model, new = _new_model(cfg, ["a", "b"], None)
+    model, new = _new_model(cfg, task, {"topics": ["a", "b"]})
     assert new == {"classifier.weight", "classifier.bias"}
     assert torch.equal(model.bert.pooler.dense.weight, pretrained.bert.pooler.dense.weight)  # loaded, not re-initialised
 
@@ -205,8 +207,8 @@ def test_topics_label_smoothing_moves_bce_targets_off_zero_and_one():
 
     import torch
 
-    from tagger.config import Task
-    from tagger.trainer import _TaggerTrainer, smooth_multilabel_targets
+    from tagger.tasks import LossState, get_task
+    from tagger.trainer import smooth_multilabel_targets
 
     y = torch.tensor([[1.0, 0.0], [0.0, 1.0]])
     assert torch.equal(smooth_multilabel_targets(y, 0.0), y)
@@ -216,7 +218,7 @@ def test_topics_label_smoothing_moves_bce_targets_off_zero_and_one():
     model = lambda **_: SimpleNamespace(logits=logits)  # noqa: E731 - stands in for a sequence-classification model
     bce = torch.nn.functional.binary_cross_entropy_with_logits
     for eps, target in [(0.0, y), (0.2, y * 0.8 + 0.1)]:
-        trainer = SimpleNamespace(tcfg=SimpleNamespace(task=Task.TOPICS, label_smoothing=eps), pos_weight=None)
-        loss = _TaggerTrainer.compute_loss(trainer, model, {"input_ids": None, "labels": y.clone()})
+        state = LossState(SimpleNamespace(label_smoothing=eps), pos_weight=None)
+        loss, _ = get_task("topics").loss(model, {"input_ids": None, "labels": y.clone()}, state)
         assert torch.allclose(loss, bce(logits, target))
     assert not torch.allclose(bce(logits, y), bce(logits, y * 0.8 + 0.1))

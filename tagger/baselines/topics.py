@@ -15,7 +15,7 @@ from tagger.data.weak import DEFAULT_LABELS, WeakLabeler
 from tagger.errors import TaggerError
 
 
-class BaselineNotFittedError(RuntimeError):
+class BaselineNotFittedError(TaggerError, RuntimeError):
     """``scores`` was called before ``fit``."""
 
 
