@@ -23,10 +23,8 @@ from seqeval.scheme import IOB2, Entities
 from sklearn.metrics import (
     accuracy_score,
     average_precision_score,
-    f1_score,
     hamming_loss,
     label_ranking_average_precision_score,
-    precision_recall_fscore_support,
     roc_auc_score,
 )
 
@@ -206,12 +204,15 @@ def topic_metrics(
     y_true = binarize(gold, labels)
     y_pred = (scores >= _threshold_vector(labels, thresholds)).astype(int)
     n = len(gold)
-    if n:
-        p, r, f, s = precision_recall_fscore_support(
-            y_true, y_pred, average=None, labels=list(range(len(labels))), zero_division=0
-        )
-    else:
-        p = r = f = s = np.zeros(len(labels))
+    # counted per column: scikit-learn reads a one-column indicator matrix as a binary target and would score
+    # its negative class
+    tp = (y_true & y_pred).sum(0).astype(float)
+    fp = ((1 - y_true) & y_pred).sum(0).astype(float)
+    fn = (y_true & (1 - y_pred)).sum(0).astype(float)
+    p = np.divide(tp, tp + fp, out=np.zeros_like(tp), where=(tp + fp) > 0)
+    r = np.divide(tp, tp + fn, out=np.zeros_like(tp), where=(tp + fn) > 0)
+    f = np.divide(2 * tp, 2 * tp + fp + fn, out=np.zeros_like(tp), where=(2 * tp + fp + fn) > 0)
+    s = y_true.sum(0)
     per_label: dict[str, dict] = {}
     for j, label in enumerate(labels):
         col = y_true[:, j]
@@ -227,9 +228,11 @@ def topic_metrics(
             "pr_auc": float(average_precision_score(col, scores[:, j])) if defined else None,
         }
     if n and len(labels):
-        micro = f1_score(y_true, y_pred, average="micro", zero_division=0)
-        mp, mr, _, _ = precision_recall_fscore_support(y_true, y_pred, average="micro", zero_division=0)
-        macro = f1_score(y_true, y_pred, average="macro", zero_division=0)
+        stp, sfp, sfn = tp.sum(), fp.sum(), fn.sum()
+        micro = 2 * stp / (2 * stp + sfp + sfn) if stp + sfp + sfn else 0.0
+        mp = stp / (stp + sfp) if stp + sfp else 0.0
+        mr = stp / (stp + sfn) if stp + sfn else 0.0
+        macro = float(f.mean())
         hamming = hamming_loss(y_true, y_pred)
         subset = accuracy_score(y_true, y_pred)
         lrap = label_ranking_average_precision_score(y_true, scores)
