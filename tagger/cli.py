@@ -100,6 +100,58 @@ def _parser() -> argparse.ArgumentParser:
     x.add_argument("--quantize", choices=["int8"], default=None)
     x.add_argument("--dev", default=None, help="dev file for the parity check's strict F1 / micro-F1")
     x.add_argument("--overwrite", action="store_true", help="replace OUT even when it is not a model directory")
+    sg = sub.add_parser("suggest", help="rank an unlabelled pool for annotation; writes Label Studio / doccano tasks",
+                        description="Choose the pool documents to annotate next: with --label NEW, those most similar "
+                                    "to its --examples / --terms; without, those the model is least sure about. A "
+                                    "--random-share of random documents is mixed in, near-duplicates are dropped.")
+    sg.add_argument("model", help="model directory or bundle (with --label, also a plain encoder directory)")
+    sg.add_argument("--pool", required=True, help="unlabelled documents: JSONL ({\"text\", \"id\"?}), text lines, "
+                                                  "parquet, or a saved `datasets` dataset directory")
+    sg.add_argument("--label", default=None, help="a new label to find documents for")
+    sg.add_argument("--examples", default=None, help="JSONL or text lines: a few texts that have the new label")
+    sg.add_argument("--terms", nargs="+", default=None, metavar="TERM", help="seed terms of the new label")
+    sg.add_argument("--entity", action="store_true", help="the new label is an entity type (default: a topic)")
+    sg.add_argument("-n", type=int, required=True, help="how many documents to suggest")
+    sg.add_argument("--out", required=True, help="output directory (tasks.json, labeling_config.xml, doccano.jsonl, "
+                                                 "suggestions.jsonl)")
+    sg.add_argument("--random-share", type=float, default=0.2, help="share of random pool documents (default 0.2)")
+    sg.add_argument("--seed", type=int, default=0)
+    sg.add_argument("--method", choices=["char", "encoder"], default=None,
+                    help="similarity for --label: char n-gram TF-IDF (default) or the model's encoder")
+    sg.add_argument("--dedup", type=float, default=0.9, help="drop a document whose char n-gram cosine with one "
+                                                             "already chosen is at least this (default 0.9)")
+    sg.add_argument("--overwrite", action="store_true", help="replace the files in --out")
+
+    ia = sub.add_parser("import-annotations", help="Label Studio / Doccano export -> our JSONL, every span verified",
+                        description="Read a Label Studio JSON (or JSON-MIN) or Doccano JSONL export and write our JSONL "
+                                    "records. Spans are checked against the text and repaired where the tool counted "
+                                    "differently (UTF-16 offsets, CRLF/LF, NFC/NFD, edge whitespace); tasks without a "
+                                    "(non-cancelled) annotation are skipped. One summary line goes to stderr (-v lists "
+                                    "the skipped tasks).")
+    ia.add_argument("export", help="the export file")
+    ia.add_argument("--out", required=True, help="output JSONL (never the export; an existing file needs --overwrite)")
+    ia.add_argument("--format", dest="fmt", choices=["auto", "labelstudio", "doccano"], default="auto")
+    ia.add_argument("--annotations", default="latest", metavar="latest|all|annotator:ID",
+                    help="which annotation of a task: the latest (default), all of them, or the latest by one annotator")
+    ia.add_argument("--on-error", choices=["fail", "skip"], default="fail",
+                    help="a span that does not fit its text: stop (default) or skip that annotation and list it")
+    ia.add_argument("--overwrite", action="store_true", help="replace an existing --out")
+
+    sv = sub.add_parser("serve", help="HTTP service: POST /v1/tag, /health, /ready, /metrics and a page at / "
+                                      "(needs the [serve] extra)",
+                        description="Serve a model over HTTP (FastAPI + uvicorn). The model is loaded before the port "
+                                    "is bound. Concurrent requests are merged into one model call (micro-batching). "
+                                    "SIGTERM / Ctrl-C: requests in flight finish, then it exits.")
+    sv.add_argument("model", help="model directory (or a bundle with ner/ and topics/)")
+    sv.add_argument("--host", default="127.0.0.1")
+    sv.add_argument("--port", type=int, default=8000)
+    sv.add_argument("--max-wait-ms", type=float, default=5.0, help="how long a batch waits for more requests (5)")
+    sv.add_argument("--max-batch-texts", type=_positive_int, default=64, help="texts per model call (64)")
+    sv.add_argument("--max-texts", type=_positive_int, default=256, help="texts per request, else 413 (256)")
+    sv.add_argument("--max-chars", type=_positive_int, default=100_000, help="characters per text, else 413 (100000)")
+    sv.add_argument("--timeout-s", type=float, default=60.0, help="per request, queueing included, else 504 (60)")
+    sv.add_argument("--no-batching", action="store_true", help="one request per model call")
+    sv.add_argument("--device", default=None)
     return p
 
 
@@ -177,7 +229,35 @@ def _export(args: argparse.Namespace) -> int:
     return 0
 
 
-_COMMANDS = {"train": _train, "predict": _predict, "eval": _eval, "quickstart": _quickstart, "export": _export}
+def _suggest(args: argparse.Namespace) -> int:
+    from tagger.suggest import SuggestOptions, run_suggest
+
+    return run_suggest(SuggestOptions(
+        model=args.model, pool=args.pool, out=args.out, n=args.n, label=args.label, examples=args.examples,
+        terms=args.terms, entity=args.entity, method=args.method, random_share=args.random_share, dedup=args.dedup,
+        seed=args.seed, overwrite=args.overwrite,
+    ))
+
+
+def _import_annotations(args: argparse.Namespace) -> int:
+    from tagger.annotate.importer import import_to_file
+
+    result = import_to_file(args.export, args.out, fmt=args.fmt, annotations=args.annotations, on_error=args.on_error,
+                            overwrite=args.overwrite)
+    print(f"{result.summary()}; wrote {args.out}", file=sys.stderr)
+    return 0
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from tagger.serve import serve
+
+    return serve(args.model, host=args.host, port=args.port, max_wait_ms=args.max_wait_ms,
+                 max_batch_texts=args.max_batch_texts, max_texts=args.max_texts, max_chars=args.max_chars,
+                 timeout_s=args.timeout_s, batching=not args.no_batching, device=args.device)
+
+
+_COMMANDS = {"serve": _serve, "train": _train, "predict": _predict, "eval": _eval, "quickstart": _quickstart, "export": _export, "suggest": _suggest,
+             "import-annotations": _import_annotations}
 
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(main())
