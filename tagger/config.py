@@ -94,6 +94,12 @@ class TrainConfig:
     passage_length: int = field(default=0, metadata={"help": "topics: also score passages of this many sub-tokens and pool them with the windows (0: off)"})
     pos_weight: str | None = field(default=None, metadata={"help": "topics: 'auto' = per-label neg/pos BCE weight (capped at 10)"})
     label_smoothing: float = field(default=0.0, metadata={"help": "label smoothing: ner token loss; topics BCE targets 0/1 -> eps/2, 1-eps/2"})
+    rehearsal: bool | None = field(default=None, metadata={"help": "with init_from: the kept labels of the training documents take the old model's outputs as targets (null: when labels are added, in files that carry none of the kept labels; true: all; false: off; tagger.rehearsal)"})
+    replay: list[str] | None = field(default=None, metadata={"help": "with init_from: files of the old training data to mix in (kept labels from their gold)"})
+    replay_ratio: float = field(default=1.0, metadata={"help": "replayed documents per new training document (sampled under seed)"})
+    min_dev_positives: int = field(default=5, metadata={"help": "topics: a label with fewer positive dev documents gets its threshold from cross-validation (tagger.calibration)"})
+    calibration_folds: int = field(default=3, metadata={"help": "topics: folds of that cross-validation on the training documents (0: off, keep the dev threshold and warn)"})
+    target_precision: float | None = field(default=None, metadata={"help": "topics: for those labels, the lowest threshold reaching this precision instead of the F1-best"})
     normalization: NormalizationConfig = field(default_factory=NormalizationConfig, metadata={"help": "see NormalizationConfig"})
     dataloader_workers: int = field(default=0, metadata={"help": "torch DataLoader workers"})
     save_checkpoints: bool = field(default=False, metadata={"help": "keep Trainer checkpoints next to output_dir"})
@@ -104,6 +110,8 @@ class TrainConfig:
             self.train = [self.train]
         if isinstance(self.dev, (str, os.PathLike)):
             self.dev = [self.dev]
+        if isinstance(self.replay, (str, os.PathLike)):
+            self.replay = [self.replay]
         self._check_types()
         if not self.train:
             raise ConfigError("train: give at least one training file")
@@ -125,6 +133,12 @@ class TrainConfig:
             (self.pos_weight in (None, "none", "auto"), "pos_weight is 'auto' or null"),
             (0 <= self.label_smoothing < 1, "label_smoothing must be in [0, 1)"),
             (self.ner_loss_weight >= 0 and self.topics_loss_weight >= 0, "loss weights must be >= 0"),
+            (self.replay_ratio > 0, "replay_ratio must be > 0"),
+            (self.min_dev_positives >= 0, "min_dev_positives must be >= 0"),
+            (self.calibration_folds == 0 or self.calibration_folds >= 2, "calibration_folds must be 0 (off) or >= 2"),
+            (self.target_precision is None or 0 < self.target_precision <= 1, "target_precision must be in (0, 1]"),
+            (not self.rehearsal or self.init_from, "rehearsal: true needs init_from (the model whose outputs are rehearsed)"),
+            (not self.replay or self.init_from, "replay needs init_from (it replays the old model's training data)"),
             (self.task is not Task.JOINT or self.passage_length == 0,
              "passage_length is for task: topics (a joint model scores whole windows, one pass for both heads)"),
             (self.topic_labels is None or self.task is Task.JOINT,
@@ -215,7 +229,7 @@ def apply_overrides(data: dict[str, Any], overrides: list[str]) -> dict[str, Any
         if sub:
             data[head] = _nested_override(key, hints[head], data.get(head), sub, value)
         else:
-            if head in ("train", "dev") and isinstance(value, str) and "," in value:
+            if head in ("train", "dev", "replay") and isinstance(value, str) and "," in value:
                 value = [v.strip() for v in value.split(",") if v.strip()]
             if head in ("model", "output_dir", "dev", "init_from") and value is not None and not isinstance(value, list):
                 value = str(value)

@@ -38,8 +38,8 @@ def read_all(paths: Sequence[str], cfg: TrainConfig, task: Task | None = None) -
 
 
 def resolve_labels(cfg: TrainConfig, train_docs: list[Document], dev_docs: list[Document], base: TaggerBlock | None) -> LabelSets:
-    """Label sets per output: config > data; order deterministic (a continued model's order first, then new
-    labels sorted)."""
+    """Label sets per output: config > data (with ``init_from``: the old model's labels plus those of the data);
+    order deterministic (a continued model's order first, then new labels sorted)."""
     task = get_task(cfg.task)
     seen = task.seen_labels(train_docs)
     dev_seen = task.seen_labels(dev_docs)
@@ -54,6 +54,8 @@ def resolve_labels(cfg: TrainConfig, train_docs: list[Document], dev_docs: list[
         if name in configured and name == "topics":
             check_topic_labels([d for d in train_docs if d.topics is not None], wanted)
         if name in old:
+            if name not in configured:  # continuing a model: its labels stay unless the config lists the labels
+                wanted = [*old[name], *(x for x in wanted if x not in old[name])]
             wanted = [x for x in old[name] if x in wanted] + sorted(x for x in wanted if x not in old[name])
         if not wanted:
             raise DataError(f"no {'entities' if name == 'ner' else 'topic labels'} found in {cfg.train}")

@@ -45,6 +45,7 @@ class TaggerBlock:
     passage_length: int = 0  # topics: also score passages of this many sub-tokens (0: whole windows only)
     thresholds: dict[str, float] = field(default_factory=dict)
     topic_labels: list[str] = field(default_factory=list)  # joint: the document head's labels (``labels``: the tags)
+    threshold_support: dict[str, dict[str, Any]] = field(default_factory=dict)  # label -> positives and source (tagger.calibration)
     clitic_policy: str = "strip"
     trim_titles: bool = False  # ner (on for models trained from now on; off for older ones): titles (السيد، الدكتور...) leading a PER span stay outside it (tagger.arabic)
     entity_consistency: bool = False  # ner: tag unmarked repeats of a predicted name (tagger.consistency)

@@ -77,3 +77,6 @@ class Document:
     id: str | None = None
     words: list[tuple[int, int]] | None = None
     source: str = "<memory>"
+    # training only: per-label topic targets in [0, 1] that replace ``topics`` (soft targets from an older model
+    # under rehearsal); a label missing from the mapping is not trained on this document. None: from ``topics``.
+    topic_targets: dict[str, float] | None = None

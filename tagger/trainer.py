@@ -13,12 +13,13 @@ import math
 import shutil
 import time
 from dataclasses import asdict, dataclass, fields
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 from transformers import Trainer
 
-from tagger import console
+from tagger import calibration, console, rehearsal
 from tagger.backends import heads_of
 from tagger.backends.pytorch import TorchRunner
 from tagger.config import ConfigError, TrainConfig
@@ -84,9 +85,13 @@ def _new_model(cfg: TrainConfig, task: Task, names: LabelSets):
 # ------------------------------------------------------------------------------------------------ training
 @console.quiet()
 def train(config: TrainConfig | str | Path | dict, overrides: list[str] | None = None) -> TrainResult:
-    """Train a model as configured and save it (atomically) to ``config.output_dir``."""
-    import torch
-    from transformers import EarlyStoppingCallback, TrainingArguments, set_seed
+    """Train a model as configured and save it (atomically) to ``config.output_dir``.
+
+    With ``init_from`` and new labels, rehearsal gives the kept labels the old model's outputs as targets
+    (:mod:`tagger.rehearsal`); a topic label with fewer than ``min_dev_positives`` dev positives gets its threshold
+    from cross-validation on the training documents (:mod:`tagger.calibration`).
+    """
+    from transformers import set_seed
 
     cfg = load_config(config, overrides)
     check_output_dir(cfg.output_dir, overwrite=cfg.overwrite, protect=_run_inputs(cfg, config))  # before any work
@@ -96,7 +101,59 @@ def train(config: TrainConfig | str | Path | dict, overrides: list[str] | None =
     dev_docs, dev_annotated = read_all(cfg.dev, cfg, task) if cfg.dev else ([], [])
     base = read_block(cfg.init_from) if cfg.init_from else None
     labels = resolve_labels(cfg, train_docs, dev_docs, base)
+    train_docs, annotated = rehearsal.prepare(cfg, task, base, labels, train_docs, annotated)
+
+    out = Path(cfg.output_dir)
+    work = new_work_dir(out.resolve(), keep=cfg.save_checkpoints)
+    if cfg.save_checkpoints:
+        logger.info("Trainer checkpoints are kept in %s", work)
+    try:
+        fit = _fit(cfg, task, labels, train_docs, annotated, dev_docs, dev_annotated, work)
+        model, tokenizer, block, metrics = fit.model, fit.tokenizer, fit.block, fit.metrics
+        if labels.get("topics"):
+            fold_scores = partial(_fold_scores, cfg, task, labels, train_docs, annotated, work)
+            block.threshold_support = calibration.calibrate(
+                cfg, block, fit.tagger(), train_docs, annotated, dev_docs, dev_annotated, fold_scores)
+        if fit.trainer.is_world_process_zero():
+            defaults = {f.name: f.default for f in fields(TrainConfig)}
+            resolved = cfg.to_dict()
+            resolved.pop("overwrite", None)  # a saved config reused later must not replace directories unasked
+            resolved["normalization"] = asdict(cfg.normalization)
+            card = model_card(block, resolved, metrics, defaults)
+            try:
+                save_model_dir(out, model, tokenizer, block, training_config=resolved, metrics=metrics, card=card,
+                               overwrite=cfg.overwrite)
+            except OutputError as err:  # something appeared at output_dir while training: keep the trained model
+                out = out.with_name(f"{out.name}-{time.strftime('%Y%m%d-%H%M%S')}")
+                logger.warning("%s; saving the trained model to %s instead", err, out)
+                save_model_dir(out, model, tokenizer, block, training_config=resolved, metrics=metrics, card=card)
+            logger.info("saved %s", out)
+    finally:
+        if not cfg.save_checkpoints:
+            shutil.rmtree(work, ignore_errors=True)
+    return TrainResult(out.resolve(), metrics)
+
+
+@dataclass
+class _Fit:
+    model: Any
+    tokenizer: Any
+    block: TaggerBlock
+    metrics: dict[str, Any]
+    trainer: Any
+
+    def tagger(self) -> Tagger:
+        return self.trainer.make_tagger()
+
+
+def _fit(cfg: TrainConfig, task: Task, labels: LabelSets, train_docs, annotated, dev_docs, dev_annotated,
+         work: Path) -> _Fit:
+    """Fine-tune on ``train_docs`` (model selection and thresholds on ``dev_docs`` when given); nothing saved."""
+    import torch
+    from transformers import EarlyStoppingCallback, TrainingArguments
+
     names = task.head_labels(labels)
+    base = read_block(cfg.init_from) if cfg.init_from else None
     tokenizer = load_tokenizer(cfg.init_from or cfg.model)
     if cfg.init_from:
         model, new_params = _continue_from(cfg, task, names)
@@ -116,12 +173,6 @@ def train(config: TrainConfig | str | Path | dict, overrides: list[str] | None =
         stride=cfg.stride, pooling=cfg.pooling.value, passage_length=cfg.passage_length,
         entity_consistency=cfg.entity_consistency, trim_titles=cfg.trim_titles, base_model=cfg.model if not cfg.init_from else (base.base_model if base else ""),
     )
-    topic_labels = names.get("topics", [])
-
-    out = Path(cfg.output_dir)
-    work = new_work_dir(out.resolve(), keep=cfg.save_checkpoints)
-    if cfg.save_checkpoints:
-        logger.info("Trainer checkpoints are kept in %s", work)
     steps_per_epoch = math.ceil(len(examples) / cfg.batch_size)
     eval_steps = max(1, steps_per_epoch // cfg.evaluations_per_epoch)
     has_dev = bool(dev_docs)
@@ -167,36 +218,31 @@ def train(config: TrainConfig | str | Path | dict, overrides: list[str] | None =
     )
     console.attach(trainer, eval_items=len(dev_docs) * len(examples) // max(1, len(train_docs)), early_stopping=bool(callbacks))
     trainer.setup(cfg, task, tokenizer, block, dev_docs, dev_annotated, new_params, task.loss_state(cfg, examples))
+    trainer.train()
+    metrics: dict[str, Any] = {"train_windows": len(examples), "global_step": trainer.state.global_step}
+    if has_dev:
+        dev_metrics, thresholds = trainer.dev_metrics()
+        block.thresholds = thresholds
+        metrics["dev"] = {k: v for k, v in dev_metrics.items() if k != "f1"}
+        metrics["best_dev_f1"] = dev_metrics["f1"]
+    topic_labels = names.get("topics", [])
+    if topic_labels and not block.thresholds:
+        block.thresholds = {x: 0.5 for x in topic_labels}
+        logger.warning("no topic-annotated dev documents: topic thresholds stay at 0.5")
+    return _Fit(trainer.model, tokenizer, block, metrics, trainer)
+
+
+def _fold_scores(cfg: TrainConfig, task: Task, labels: LabelSets, docs, annotated, work: Path,
+                 train_idx: list[int], held_out: list[int]) -> Any:
+    """Topic scores of the documents ``held_out`` by a model trained (same settings, no dev) on ``train_idx``."""
+    fold_cfg = TrainConfig.from_dict({**cfg.to_dict(), "dev": None, "calibration_folds": 0})
+    fold_work = new_work_dir(work / f"fold-{len(held_out)}-{held_out[0]}", keep=False)
     try:
-        trainer.train()
-        model = trainer.model
-        metrics: dict[str, Any] = {"train_windows": len(examples), "global_step": trainer.state.global_step}
-        if has_dev:
-            dev_metrics, thresholds = trainer.dev_metrics()
-            block.thresholds = thresholds
-            metrics["dev"] = {k: v for k, v in dev_metrics.items() if k != "f1"}
-            metrics["best_dev_f1"] = dev_metrics["f1"]
-        if topic_labels and not block.thresholds:
-            block.thresholds = {x: 0.5 for x in topic_labels}
-            logger.warning("no topic-annotated dev documents: topic thresholds stay at 0.5")
-        if trainer.is_world_process_zero():
-            defaults = {f.name: f.default for f in fields(TrainConfig)}
-            resolved = cfg.to_dict()
-            resolved.pop("overwrite", None)  # a saved config reused later must not replace directories unasked
-            resolved["normalization"] = asdict(cfg.normalization)
-            card = model_card(block, resolved, metrics, defaults)
-            try:
-                save_model_dir(out, model, tokenizer, block, training_config=resolved, metrics=metrics, card=card,
-                               overwrite=cfg.overwrite)
-            except OutputError as err:  # something appeared at output_dir while training: keep the trained model
-                out = out.with_name(f"{out.name}-{time.strftime('%Y%m%d-%H%M%S')}")
-                logger.warning("%s; saving the trained model to %s instead", err, out)
-                save_model_dir(out, model, tokenizer, block, training_config=resolved, metrics=metrics, card=card)
-            logger.info("saved %s", out)
+        fit = _fit(fold_cfg, task, labels, [docs[i] for i in train_idx], [annotated[i] for i in train_idx], [], [],
+                   fold_work)
+        return fit.tagger()._topic_scores([docs[i] for i in held_out])
     finally:
-        if not cfg.save_checkpoints:
-            shutil.rmtree(work, ignore_errors=True)
-    return TrainResult(out.resolve(), metrics)
+        shutil.rmtree(fold_work, ignore_errors=True)
 
 
 def _sampling_args(cls, group_by_length: bool) -> dict[str, Any]:

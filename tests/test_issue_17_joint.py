@@ -117,7 +117,7 @@ def test_issue_17_joint_masks_the_missing_task_loss():
     model = lambda **_: JointOutput(logits={"ner": token_logits, "topics": topic_logits})  # noqa: E731
     labels = torch.tensor([[-100, 1, 2, 0, -100], [-100] * 5])  # doc 1: topics only
     topics = torch.tensor([[0.0, 0, 0, 0], [1.0, 0, 1, 0]])
-    mask = torch.tensor([0.0, 1.0])  # doc 0: entities only
+    mask = torch.tensor([[0.0] * 4, [1.0] * 4])  # doc 0: entities only
     loss, _ = task.loss(model, {"input_ids": None, "labels": labels, "topic_labels": topics, "topic_mask": mask},
                         LossState(cfg))
     ce = torch.nn.functional.cross_entropy(token_logits[0, 1:4], labels[0, 1:4])
@@ -125,7 +125,7 @@ def test_issue_17_joint_masks_the_missing_task_loss():
     assert torch.allclose(loss, ce + 0.5 * bce)
     # no topic-annotated document in the batch: the topic part is zero, not NaN
     loss, _ = task.loss(model, {"input_ids": None, "labels": labels, "topic_labels": topics,
-                                "topic_mask": torch.zeros(2)}, LossState(cfg))
+                                "topic_mask": torch.zeros(2, 4)}, LossState(cfg))
     assert torch.allclose(loss, ce)
 
 

@@ -25,7 +25,7 @@ from tagger.tasks.topics import (
     positive_weights,
     score_topics,
     threshold_card,
-    topic_vector,
+    topic_targets,
 )
 
 if TYPE_CHECKING:
@@ -100,19 +100,20 @@ class JointTask(Task):
         return out
 
     def document_targets(self, doc: Document, enc: EncodedDoc, names: LabelSets, annotated: set[str]) -> Any:
-        return (self.ner.document_targets(doc, enc, names, annotated), topic_vector(doc, names["topics"]),
-                float("topics" in annotated))
+        vec, mask = topic_targets(doc, names["topics"])
+        if "topics" not in annotated:
+            mask = [0.0] * len(mask)
+        return self.ner.document_targets(doc, enc, names, annotated), (vec, mask)
 
     def window_targets(self, targets: Any, window: Window) -> dict[str, Any]:
-        tokens, vec, mask = targets
+        tokens, (vec, mask) = targets
         return {**self.ner.window_targets(tokens, window), "topic_labels": vec, "topic_mask": mask}
 
     def extra_examples(self, encoded: Sequence[EncodedDoc], targets: Sequence[Any], cfg: TrainConfig,
                        max_length: int, cls_id: int, sep_id: int) -> list[dict[str, Any]]:
-        keep = [i for i, t in enumerate(targets) if t[2]]  # composed from topic-annotated documents only
-        mixed = composed([encoded[i] for i in keep], [targets[i][1] for i in keep], cfg, max_length, cls_id, sep_id)
+        mixed = composed(encoded, [t[1] for t in targets], cfg, max_length, cls_id, sep_id)  # fully topic-labelled
         return [{"input_ids": ex["input_ids"], "labels": [-100] * len(ex["input_ids"]), "topic_labels": ex["labels"],
-                 "topic_mask": 1.0} for ex in mixed]
+                 "topic_mask": [1.0] * len(ex["labels"])} for ex in mixed]
 
     def collate(self, batch: list[dict[str, Any]], length: int) -> dict[str, Any]:
         import torch
@@ -122,7 +123,7 @@ class JointTask(Task):
                 "topic_mask": torch.tensor([ex["topic_mask"] for ex in batch], dtype=torch.float)}
 
     def loss_state(self, cfg: TrainConfig, examples: Sequence[dict[str, Any]]) -> LossState:
-        return LossState(cfg, positive_weights(cfg, [ex["topic_labels"] for ex in examples if ex["topic_mask"]]))
+        return LossState(cfg, positive_weights(cfg, [ex["topic_labels"] for ex in examples if any(ex["topic_mask"])]))
 
     def loss(self, model: Any, inputs: dict[str, Any], state: LossState) -> tuple[Any, Any]:
         labels, topics, mask = inputs.pop("labels"), inputs.pop("topic_labels"), inputs.pop("topic_mask")

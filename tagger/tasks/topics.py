@@ -65,29 +65,32 @@ class TopicsTask(Task):
 
     # ------------------------------------------------------------------ training data
     def document_targets(self, doc: Document, enc: EncodedDoc, names: LabelSets, annotated: set[str]) -> Any:
-        return topic_vector(doc, names["topics"])
+        return topic_targets(doc, names["topics"])
 
     def window_targets(self, targets: Any, window: Window) -> dict[str, Any]:
-        return {"labels": targets}
+        vec, mask = targets
+        return {"labels": vec, "label_mask": mask}
 
     def extra_examples(self, encoded: Sequence[EncodedDoc], targets: Sequence[Any], cfg: TrainConfig,
                        max_length: int, cls_id: int, sep_id: int) -> list[dict[str, Any]]:
         """Composed multi-topic windows (``mix_documents``), targets as :meth:`window_targets` gives them."""
-        return [{"input_ids": ex["input_ids"], **self.window_targets(ex["labels"], None)}  # type: ignore[arg-type]
+        return [{"input_ids": ex["input_ids"], "labels": ex["labels"], "label_mask": [1.0] * len(ex["labels"])}
                 for ex in composed(encoded, targets, cfg, max_length, cls_id, sep_id)]
 
     def collate(self, batch: list[dict[str, Any]], length: int) -> dict[str, Any]:
         import torch
 
-        return {"labels": torch.tensor([ex["labels"] for ex in batch], dtype=torch.float)}
+        return {"labels": torch.tensor([ex["labels"] for ex in batch], dtype=torch.float),
+                "label_mask": torch.tensor([ex["label_mask"] for ex in batch], dtype=torch.float)}
 
     def loss_state(self, cfg: TrainConfig, examples: Sequence[dict[str, Any]]) -> LossState:
         return LossState(cfg, positive_weights(cfg, [ex["labels"] for ex in examples]))
 
     def loss(self, model: Any, inputs: dict[str, Any], state: LossState) -> tuple[Any, Any]:
         labels = inputs.pop("labels")
+        mask = inputs.pop("label_mask", None)
         outputs = model(**inputs)
-        return multilabel_loss(outputs.logits, labels, None, state), outputs
+        return multilabel_loss(outputs.logits, labels, mask, state), outputs
 
     # ------------------------------------------------------------------ inference and scoring
     def views(self, block: TaggerBlock) -> dict[str, TaggerBlock]:
@@ -102,19 +105,26 @@ class TopicsTask(Task):
         return threshold_card(block)
 
 
-def topic_vector(doc: Document, labels: Sequence[str]) -> list[float]:
-    """The multi-hot target of a document (labels it has that the head does not know are ignored)."""
+def topic_targets(doc: Document, labels: Sequence[str]) -> tuple[list[float], list[float]]:
+    """``(targets, mask)`` of a document: multi-hot from ``topics`` (labels the head does not know are ignored),
+    or ``doc.topic_targets`` when set (soft targets; a label missing there has mask 0: not trained on it)."""
+    if doc.topic_targets is not None:
+        return ([float(doc.topic_targets.get(t, 0.0)) for t in labels],
+                [float(t in doc.topic_targets) for t in labels])
     have = set(doc.topics or ())
-    return [float(t in have) for t in labels]
+    return [float(t in have) for t in labels], [1.0] * len(labels)
 
 
 def composed(encoded: Sequence[EncodedDoc], targets: Sequence[Any], cfg: TrainConfig, max_length: int,
              cls_id: int, sep_id: int) -> list[dict[str, Any]]:
-    """``mix_documents * len(documents)`` composed windows ``{"input_ids", "labels"}`` (none when off)."""
+    """``mix_documents * len(documents)`` composed windows ``{"input_ids", "labels"}`` (none when off), from the
+    documents whose targets cover every label (``targets``: ``(vector, mask)`` per document)."""
     if not cfg.mix_documents:
         return []
     from tagger.data.multitopic import mixed_windows
 
+    full = [i for i, (_, mask) in enumerate(targets) if all(mask)]
+    encoded, targets = [encoded[i] for i in full], [targets[i][0] for i in full]
     mixed = mixed_windows(encoded, targets, n=round(cfg.mix_documents * len(encoded)), max_length=max_length,
                           cls_id=cls_id, sep_id=sep_id, seed=cfg.seed)
     logger.info("added %d composed multi-topic windows (mix_documents %.2f)", len(mixed), cfg.mix_documents)
@@ -139,18 +149,21 @@ def smooth_multilabel_targets(targets, eps: float):
 
 
 def multilabel_loss(logits: Any, labels: Any, mask: Any, state: LossState) -> Any:
-    """Mean BCE over labels and the documents ``mask`` keeps (all when None); zero with a gradient path when
-    it keeps none."""
+    """Mean BCE over the (document, label) cells ``mask`` keeps (``[B, L]`` or ``[B]`` weights; all when None);
+    zero with a gradient path when it keeps none. With every cell kept it is plain mean BCE."""
     import torch
 
     weight = state.pos_weight.to(logits.device) if state.pos_weight is not None else None
     targets = smooth_multilabel_targets(labels.to(logits.dtype), state.cfg.label_smoothing)
     if mask is None:
         return torch.nn.functional.binary_cross_entropy_with_logits(logits, targets, pos_weight=weight)
-    keep = mask.bool()
-    if not bool(keep.any()):
+    mask = mask.to(logits.dtype)
+    if mask.dim() == 1:
+        mask = mask[:, None].expand_as(logits)
+    if not bool((mask > 0).any()):
         return logits.sum() * 0.0
-    return torch.nn.functional.binary_cross_entropy_with_logits(logits[keep], targets[keep], pos_weight=weight)
+    cells = torch.nn.functional.binary_cross_entropy_with_logits(logits, targets, pos_weight=weight, reduction="none")
+    return (cells * mask).sum() / mask.sum()
 
 
 def score_topics(tagger: Any, docs: Sequence[Document], tune: bool = False) -> tuple[dict, dict[str, float]]:
@@ -166,12 +179,19 @@ def score_topics(tagger: Any, docs: Sequence[Document], tune: bool = False) -> t
 
 
 def threshold_card(block: TaggerBlock) -> list[str]:
+    support = block.threshold_support or {}
+
+    def evidence(label: str) -> str:
+        s = support.get(label)
+        return f"{s.get('positives', '?')} ({s.get('source', '?')})" if s else "-"
+
     return [
-        f"Multi-label (sigmoid); window scores pooled by `{block.pooling}`. Thresholds (tuned on dev):",
+        f"Multi-label (sigmoid); window scores pooled by `{block.pooling}`. Thresholds (tuned on dev; a label with "
+        "few dev positives by cross-validation, see tagger.calibration):",
         "",
-        "| label | threshold |",
-        "|---|---|",
-        *[f"| {k} | {v:.3f} |" for k, v in block.thresholds.items()],
+        "| label | threshold | positives behind it |",
+        "|---|---|---|",
+        *[f"| {k} | {v:.3f} | {evidence(k)} |" for k, v in block.thresholds.items()],
         "",
     ]
 
