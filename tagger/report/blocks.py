@@ -220,6 +220,8 @@ def _ner_blocks(s: Mapping, slug: str, figures: Sequence[str]) -> list[Block]:
 def _topic_blocks(s: Mapping, slug: str, figures: Sequence[str]) -> list[Block]:
     top = s["topics"]
     ci = top["ci"]
+    from tagger.report.regression import support_cells, support_headers
+
     blocks: list[Block] = [("h", 2, f"Topics — {s['name']}")]
     overall = [
         [
@@ -255,6 +257,7 @@ def _topic_blocks(s: Mapping, slug: str, figures: Sequence[str]) -> list[Block]:
                 f"{m['best_threshold']:.2f} ({pct(m['best_f1'])})",
                 auc,
                 ap,
+                *support_cells(top, lab),
             ]
         )
     blocks += [
@@ -274,6 +277,7 @@ def _topic_blocks(s: Mapping, slug: str, figures: Sequence[str]) -> list[Block]:
                     "best on this data (F1)",
                     "ROC-AUC",
                     "PR-AUC",
+                    *support_headers(top),
                 ],
                 rows,
             ),
@@ -361,6 +365,9 @@ def build_blocks(result: Mapping, figures: Sequence[str]) -> list[Block]:
     res = dict(result)
     res["_figures"] = list(figures)
     blocks += _summary_blocks(res)
+    from tagger.report.regression import kept_label_blocks
+
+    blocks += kept_label_blocks(result)
     for n, s in enumerate(result["systems"]):
         if s["ner"] is not None:
             blocks += _ner_blocks(s, f"s{n}", figures)

@@ -45,6 +45,8 @@ class SystemPredictions:
     topic_labels: list[str] | None = None
     thresholds: dict[str, float] | None = None
     notes: list[str] = field(default_factory=list)
+    ner_labels: list[str] | None = None  # the entity types the model knows (None: not said)
+    threshold_support: dict[str, dict] | None = None  # label -> {"positives", "source"} behind each threshold
 
 
 def prepare_data(docs: Sequence[Document], cfg: NormalizationConfig | None = None) -> EvalData:

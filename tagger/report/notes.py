@@ -43,6 +43,25 @@ def _comparison_notes(result: Mapping, task: str, what: str) -> list[str]:
     return out
 
 
+def _kept_notes(result: Mapping) -> list[str]:
+    """Significant drops on labels a later model shares with the reference (see the "Kept labels" section)."""
+    kept = result.get("kept_labels") or {}
+    out = []
+    for task, what in (("ner", "NER"), ("topics", "Topics")):
+        for name, cmp in (kept.get(task) or {}).items():
+            ref = kept["reference"][task]
+            rows = [(f"kept label {lab}", cmp["kept"][lab]) for lab in cmp["significant_drops"]]
+            if cmp["micro"] is not None and cmp["micro"]["significant_drop"]:
+                rows.insert(0, ("the kept labels' micro F1", cmp["micro"]))
+            for what_row, r in rows:
+                out.append(
+                    f"{what}: REGRESSION — {name} is significantly below {ref} on {what_row}: F1 "
+                    f"{_pts(r['reference_f1'])} -> {_pts(r['f1'])} (95% CI of the change "
+                    f"[{_pts(r['ci']['low'])}, {_pts(r['ci']['high'])}])."
+                )
+    return out
+
+
 def _ner_notes(s: Mapping) -> list[str]:
     ner = s["ner"]
     out = []
@@ -95,7 +114,7 @@ def _topic_notes(s: Mapping) -> list[str]:
 
 def observations(result: Mapping) -> list[str]:
     """Short sentences, most important first: comparisons, then per-system caveats."""
-    out = _comparison_notes(result, "ner", "NER") + _comparison_notes(result, "topics", "Topics")
+    out = _kept_notes(result) + _comparison_notes(result, "ner", "NER") + _comparison_notes(result, "topics", "Topics")
     data = result["data"]
     thin = [f"{t} ({n})" for t, n in data["entity_types"].items() if n < SMALL_SUPPORT]
     if thin:

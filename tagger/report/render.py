@@ -14,6 +14,7 @@ from collections.abc import Mapping, Sequence
 
 from tagger.report.blocks import Marked, Rtl, Table, build_blocks
 from tagger.report.ner import marked_context
+from tagger.report.regression import Flag
 
 _ARABIC_RE = re.compile(r"[\u0600-\u06ff\u0750-\u077f\ufb50-\ufdff\ufe70-\ufeff]")
 
@@ -22,7 +23,7 @@ _ARABIC_RE = re.compile(r"[\u0600-\u06ff\u0750-\u077f\ufb50-\ufdff\ufe70-\ufeff]
 def _md_cell(value: object) -> str:
     if isinstance(value, Marked):
         text = marked_context(value.ctx)
-    elif isinstance(value, Rtl):
+    elif isinstance(value, (Rtl, Flag)):
         text = value.text
     else:
         text = str(value)
@@ -79,6 +80,7 @@ th,td{border:1px solid #d0d0d0;padding:.25rem .5rem;vertical-align:top}
 th{background:#f3f3f3}td.num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
 td[dir=rtl]{text-align:right;font-size:1.05rem;min-width:8rem}
 tr:nth-child(even) td{background:#fafafa}
+td.flag{color:#b00020;font-weight:bold;white-space:nowrap}
 .g{border-bottom:3px solid #2e7d32}.p{background:#ffe08a}
 img{max-width:100%;border:1px solid #eee;margin:.4rem 0}
 .legend span{padding:0 .3rem;margin-right:.6rem}
@@ -101,6 +103,8 @@ def _html_cell(value: object, numeric: bool) -> str:
         text = " ".join(parts)
         text = ("… " if ctx["truncated_left"] else "") + text + (" …" if ctx["truncated_right"] else "")
         return f'<td dir="rtl" lang="ar">{text}</td>'
+    if isinstance(value, Flag):
+        return f'<td class="flag">{html.escape(value.text)}</td>'
     if isinstance(value, Rtl):
         attrs = ' dir="rtl" lang="ar"' if _ARABIC_RE.search(value.text) else ' dir="auto"'
         return f"<td{attrs}>{html.escape(value.text)}</td>"

@@ -20,6 +20,7 @@ from tagger.align import entities_to_tags
 from tagger.errors import EvalError
 from tagger.metrics import binarize, paired_bootstrap
 from tagger.report.data import EvalData, SystemPredictions, prepare_data
+from tagger.report.kept import add_threshold_support, kept_labels, threshold_support
 from tagger.report.ner import evaluate_ner_tags, unit_counts
 from tagger.report.topics import evaluate_topics, topic_unit_counts
 from tagger.schema import Document, Span
@@ -140,6 +141,7 @@ def evaluate_systems(
                 seed=seed,
                 examples=examples,
             )
+            add_threshold_support(top, sys.threshold_support)
             entry["topics"] = top
             topic_counts.append(
                 (sys.name, topic_unit_counts(topic_gold, sys.topic_scores, sys.topic_labels, sys.thresholds))
@@ -169,6 +171,7 @@ def evaluate_systems(
         "ner": None,
         "topics": None,
         "comparison": {"reference": {"ner": None, "topics": None}, "ner": {}, "topics": {}},
+        "kept_labels": kept_labels(data, systems, out_systems, samples=n_bootstrap, seed=seed),
     }
     for task in ("ner", "topics"):
         first = next((s for s in out_systems if s[task] is not None), None)
@@ -246,6 +249,7 @@ def predict_system(
 ) -> SystemPredictions:
     """Run a loaded :class:`tagger.predict.Tagger` over the data; progress bars go to stderr."""
     sys = SystemPredictions(name=name, kind="model", source=source)
+    sys.ner_labels = list(getattr(model, "ner_labels", None) or []) or None
     preds = None
     if model.has_ner and data.has_ner:
         preds = []
@@ -270,6 +274,7 @@ def predict_system(
         saved = model.thresholds
         sys.topic_scores, sys.topic_labels = scores, labels
         sys.thresholds = {lab: float(saved.get(lab, 0.5)) for lab in labels}
+        sys.threshold_support = threshold_support(model, source)
     elif model.has_topics:
         sys.notes.append("has a topic head but the data has no topic annotations: topics not scored")
     return sys
@@ -333,4 +338,6 @@ def headline(result: dict) -> list[str]:
         if s.get("topics"):
             lines.append(f"{s['name']}: topics micro F1 {s['topics']['micro_f1']:.4f}, "
                          f"macro F1 {s['topics']['macro_f1']:.4f}")
-    return lines
+    from tagger.report.regression import kept_headline
+
+    return lines + kept_headline(result)
