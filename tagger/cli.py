@@ -1,4 +1,4 @@
-"""Command line: ``tagger train | predict | eval | quickstart | export``."""
+"""Command line: ``tagger train | predict | eval | quickstart | export | suggest | import-annotations | serve``."""
 
 from __future__ import annotations
 

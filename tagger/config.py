@@ -16,6 +16,7 @@ from tagger.errors import ConfigError
 from tagger.textfile import read_text
 
 DEFAULT_MODEL = "aubmindlab/bert-base-arabertv02"
+COLUMN_KEYS = ("text", "entities", "tokens", "tags", "topics", "id")  # the keys of ``columns:`` (datasets sources)
 
 
 class Task(str, Enum):
@@ -63,10 +64,11 @@ class TrainConfig:
     """Everything a training run needs. Unknown keys are an error; values are validated on creation."""
 
     output_dir: str = field(metadata={"help": "where the trained model directory is written (atomically)"})
-    train: list[str] = field(metadata={"help": "training file(s): CoNLL (.conll/.txt), JSONL or CSV"})
+    train: list[str] = field(metadata={"help": "training file(s): CoNLL (.conll/.txt), JSONL, CSV, or a Hugging Face dataset (.parquet/.arrow file, save_to_disk dir; Dataset objects: train(..., train_data=ds))"})
     task: Task = field(default=Task.NER, metadata={"help": "ner | topics | joint (one encoder, both heads)"})
     model: str = field(default=DEFAULT_MODEL, metadata={"help": "hub id or local directory of a BERT-like encoder"})
     dev: list[str] | None = field(default=None, metadata={"help": "dev file(s) for model selection / thresholds"})
+    columns: dict[str, str] | None = field(default=None, metadata={"help": "Hugging Face datasets (parquet/arrow files, save_to_disk dirs, Dataset objects): the dataset's column for each of text, entities, tokens, tags, topics, id (tagger.integrations.hf_datasets)"})
     init_from: str | None = field(default=None, metadata={"help": "a model dir saved by this library to continue from"})
     labels: list[str] | None = field(default=None, metadata={"help": "label set (topics: labels; ner and joint: entity types); default from data"})
     topic_labels: list[str] | None = field(default=None, metadata={"help": "joint: the topic labels; default from data"})
@@ -149,6 +151,9 @@ class TrainConfig:
                 raise ConfigError(message)
         if self.pos_weight == "none":
             self.pos_weight = None
+        unknown = sorted(set(self.columns or {}) - set(COLUMN_KEYS))
+        if unknown:
+            raise ConfigError(f"columns: unknown key(s) {unknown}; the keys are {list(COLUMN_KEYS)}")
         for key in ("labels", "topic_labels"):
             value = getattr(self, key)
             if value is not None and (len(set(value)) != len(value) or not all(isinstance(x, str) and x for x in value)):

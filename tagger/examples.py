@@ -13,7 +13,8 @@ from typing import Any
 
 from tagger.align import encode_documents, make_windows
 from tagger.config import TrainConfig
-from tagger.data.io import DataError, check_topic_labels, read_documents
+from tagger.data.io import DataError, check_topic_labels
+from tagger.integrations.hf_datasets import read_source
 from tagger.model import TaggerBlock
 from tagger.schema import Document
 from tagger.tasks import LabelSets, Task, get_task
@@ -25,15 +26,22 @@ logger = logging.getLogger(__name__)
 
 
 # ------------------------------------------------------------------------------------------------ data
-def read_all(paths: Sequence[str], cfg: TrainConfig, task: Task | None = None) -> tuple[list[Document], list[set[str]]]:
-    """The documents of ``paths`` and, for each, the outputs it is annotated for (:meth:`Task.annotations`)."""
+def read_all(paths: Sequence[Any], cfg: TrainConfig, task: Task | None = None,
+             role: str = "train") -> tuple[list[Document], list[set[str]]]:
+    """The documents of ``paths`` and, for each, the outputs it is annotated for (:meth:`Task.annotations`).
+
+    An item is a data file, or a Hugging Face dataset: a ``datasets`` object, a parquet/arrow file or a
+    ``save_to_disk`` directory, read with ``cfg.columns`` (:mod:`tagger.integrations.hf_datasets`; ``role`` picks
+    the split of a ``DatasetDict``: ``train``, or ``validation``/``dev`` for ``role="dev"``).
+    """
     task = task or get_task(cfg.task)
+    topic_labels = (task.configured_labels(cfg) or {}).get("topics")
     docs: list[Document] = []
     annotated: list[set[str]] = []
     for p in paths:
-        part = read_documents(p, cfg.normalization)
+        name, part = read_source(p, cfg.columns, role, cfg.normalization, topic_labels)
         docs.extend(part)
-        annotated.extend(task.annotations(str(p), part))
+        annotated.extend(task.annotations(name, part))
     return docs, annotated
 
 

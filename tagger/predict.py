@@ -124,6 +124,13 @@ class Tagger:
             raise ValueError("this model has no topic head")
         return self._topic_scores([Document(text=t) for t in texts])
 
+    def tag_dataset(self, data, text_column: str = "text", batch_size: int = 256, **kwargs):
+        """A Hugging Face dataset with ``entities``/``topics``/``topic_scores`` columns added by ``Dataset.map``
+        (batched; the model loaded once). Arguments: :func:`tagger.integrations.hf_datasets.tag_dataset`."""
+        from tagger.integrations.hf_datasets import tag_dataset
+
+        return tag_dataset(self, data, text_column=text_column, batch_size=batch_size, **kwargs)
+
     # ------------------------------------------------------------------ internals
     def _windows(self, name: str, encoded: list[EncodedDoc]) -> list[Window]:
         head = self.topics if name == "topics" else self.ner

@@ -26,6 +26,7 @@ from tagger.config import ConfigError, TrainConfig
 from tagger.data.io import DataError
 from tagger.errors import OutputError
 from tagger.examples import Collator, build_examples, read_all, resolve_labels
+from tagger.integrations.hf_datasets import data_sources
 from tagger.model import TaggerBlock, load_tokenizer, model_card, read_block, save_model_dir
 from tagger.predict import Tagger
 from tagger.savedir import check_output_dir, new_work_dir
@@ -84,8 +85,13 @@ def _new_model(cfg: TrainConfig, task: Task, names: LabelSets):
 
 # ------------------------------------------------------------------------------------------------ training
 @console.quiet()
-def train(config: TrainConfig | str | Path | dict, overrides: list[str] | None = None) -> TrainResult:
+def train(config: TrainConfig | str | Path | dict, overrides: list[str] | None = None, *, train_data: Any = None,
+          dev_data: Any = None) -> TrainResult:
     """Train a model as configured and save it (atomically) to ``config.output_dir``.
+
+    ``train_data``/``dev_data`` (a Hugging Face ``Dataset``/``DatasetDict``, a path, or a list of them) replace the
+    config's ``train``/``dev``; a dict config may also hold ``Dataset`` objects in ``train``/``dev``. Datasets are
+    read with the config's ``columns`` (:mod:`tagger.integrations.hf_datasets`).
 
     With ``init_from`` and new labels, rehearsal gives the kept labels the old model's outputs as targets
     (:mod:`tagger.rehearsal`); a topic label with fewer than ``min_dev_positives`` dev positives gets its threshold
@@ -93,12 +99,14 @@ def train(config: TrainConfig | str | Path | dict, overrides: list[str] | None =
     """
     from transformers import set_seed
 
+    config, overrides, sources = data_sources(config, overrides, train_data, dev_data)
     cfg = load_config(config, overrides)
     check_output_dir(cfg.output_dir, overwrite=cfg.overwrite, protect=_run_inputs(cfg, config))  # before any work
     set_seed(cfg.seed)
     task = get_task(cfg.task)
-    train_docs, annotated = read_all(cfg.train, cfg, task)
-    dev_docs, dev_annotated = read_all(cfg.dev, cfg, task) if cfg.dev else ([], [])
+    train_docs, annotated = read_all(sources.get("train", cfg.train), cfg, task)
+    dev_items = sources.get("dev", cfg.dev)
+    dev_docs, dev_annotated = read_all(dev_items, cfg, task, role="dev") if dev_items else ([], [])
     base = read_block(cfg.init_from) if cfg.init_from else None
     labels = resolve_labels(cfg, train_docs, dev_docs, base)
     train_docs, annotated = rehearsal.prepare(cfg, task, base, labels, train_docs, annotated)
