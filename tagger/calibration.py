@@ -4,7 +4,8 @@ Thresholds are tuned on dev (F1-maximising, :func:`tagger.decode.tune_thresholds
 ``min_dev_positives`` positive dev documents (a label just added, typically) cannot be tuned there: it gets its
 threshold from ``calibration_folds``-fold cross-validation on the training documents annotated for it -- each
 fold's documents scored by a model trained on the others -- pooled with the dev documents scored by the final
-model; with ``target_precision`` the threshold is the lowest one whose pooled precision reaches it. A warning
+model when dev has at least one positive (a dev set with none was most likely never annotated for the label, so
+its documents are not counted as negatives); with ``target_precision`` the threshold is the lowest one whose pooled precision reaches it. A warning
 says so. The number of positives behind every threshold and where it came from are saved in the model's
 ``tagger`` block (``threshold_support``) and shown in the model card and the evaluation report.
 """
@@ -59,15 +60,18 @@ def calibrate(cfg: TrainConfig, block: TaggerBlock, tagger: Any, docs: Sequence[
     for lab in usable:
         j = labels.index(lab)
         keep = known[:, j]
-        y = np.concatenate([gold[keep, j], dev_gold[:, j]])
-        s = np.concatenate([oof[keep, j], dev_scores[:, j]])
+        # dev without a single positive was most likely never annotated for this label (one added later): its
+        # documents are not taken as negatives then
+        use_dev = dev_pos[lab] > 0
+        y = np.concatenate([gold[keep, j], dev_gold[:, j] if use_dev else []]).astype(bool)
+        s = np.concatenate([oof[keep, j], dev_scores[:, j] if use_dev else []])
         threshold = threshold_for(y, s, cfg.target_precision)
         block.thresholds[lab] = threshold
         support[lab] = {"positives": int(y.sum()), "source": "cross-validation", "dev_positives": dev_pos[lab],
                         "documents": int(len(y))}
         logger.warning("topic %r: %d dev positives (< min_dev_positives %d): threshold %.3f from %d-fold "
-                       "cross-validation on %d annotated documents + dev (%d positives)%s", lab, dev_pos[lab],
-                       cfg.min_dev_positives, threshold, folds, int(keep.sum()), int(y.sum()),
+                       "cross-validation on %d annotated documents%s (%d positives)%s", lab, dev_pos[lab],
+                       cfg.min_dev_positives, threshold, folds, int(keep.sum()), " + dev" if use_dev else "", int(y.sum()),
                        f", target precision {cfg.target_precision}" if cfg.target_precision else "")
     return support
 

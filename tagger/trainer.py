@@ -155,8 +155,9 @@ class _Fit:
 
 
 def _fit(cfg: TrainConfig, task: Task, labels: LabelSets, train_docs, annotated, dev_docs, dev_annotated,
-         work: Path) -> _Fit:
-    """Fine-tune on ``train_docs`` (model selection and thresholds on ``dev_docs`` when given); nothing saved."""
+         work: Path, fold: bool = False) -> _Fit:
+    """Fine-tune on ``train_docs`` (model selection and thresholds on ``dev_docs`` when given); nothing saved.
+    ``fold``: a cross-validation model whose thresholds are never used (no warning about them)."""
     import torch
     from transformers import EarlyStoppingCallback, TrainingArguments
 
@@ -236,7 +237,8 @@ def _fit(cfg: TrainConfig, task: Task, labels: LabelSets, train_docs, annotated,
     topic_labels = names.get("topics", [])
     if topic_labels and not block.thresholds:
         block.thresholds = {x: 0.5 for x in topic_labels}
-        logger.warning("no topic-annotated dev documents: topic thresholds stay at 0.5")
+        if not fold:
+            logger.warning("no topic-annotated dev documents: topic thresholds stay at 0.5")
     return _Fit(trainer.model, tokenizer, block, metrics, trainer)
 
 
@@ -247,7 +249,7 @@ def _fold_scores(cfg: TrainConfig, task: Task, labels: LabelSets, docs, annotate
     fold_work = new_work_dir(work / f"fold-{len(held_out)}-{held_out[0]}", keep=False)
     try:
         fit = _fit(fold_cfg, task, labels, [docs[i] for i in train_idx], [annotated[i] for i in train_idx], [], [],
-                   fold_work)
+                   fold_work, fold=True)
         return fit.tagger()._topic_scores([docs[i] for i in held_out])
     finally:
         shutil.rmtree(fold_work, ignore_errors=True)
