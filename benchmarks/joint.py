@@ -151,14 +151,13 @@ def main(argv: list[str] | None = None) -> int:
     speed = {"torch fp32 two models": throughput(bundle, texts, args.repeats),
              "torch fp32 joint": throughput(models["joint"], texts, args.repeats)}
     try:
-        from tagger.backends.ort import onnx_heads
         from tagger.export import export_onnx
 
         onnx = {}
         for name in cfgs:
             out = args.work / f"{name}-int8"
             export_onnx(cfgs[name]["output_dir"], out, quantize="int8", overwrite=True)
-            onnx[name] = Tagger(**onnx_heads(out, threads=1))
+            onnx[name] = Tagger.from_pretrained(out, threads=1)
         speed["onnx int8 two models"] = throughput(Tagger(ner=onnx["ner"].ner, topics=onnx["topics"].topics), texts, args.repeats)
         speed["onnx int8 joint"] = throughput(onnx["joint"], texts, args.repeats)
         int8_test, _ = get_task("ner").evaluate(Tagger(ner=onnx["joint"].ner), test_docs)

@@ -77,18 +77,14 @@ def calibrate(cfg: TrainConfig, block: TaggerBlock, tagger: Any, docs: Sequence[
 
 
 def _train_targets(docs: Sequence[Document], idx: list[int], labels: list[str]) -> tuple[np.ndarray, np.ndarray]:
-    """Hard gold ``[n, L]`` (soft targets >= 0.5 count as positive) and which cells are annotated."""
-    gold = np.zeros((len(idx), len(labels)), dtype=bool)
-    known = np.ones((len(idx), len(labels)), dtype=bool)
-    for r, i in enumerate(idx):
-        doc = docs[i]
-        for j, lab in enumerate(labels):
-            if doc.topic_targets is not None:
-                known[r, j] = lab in doc.topic_targets
-                gold[r, j] = doc.topic_targets.get(lab, 0.0) >= 0.5
-            else:
-                gold[r, j] = lab in (doc.topics or ())
-    return gold, known
+    """Hard gold ``[n, L]`` (a soft target >= 0.5 counts as positive) and which cells are annotated: the
+    training targets (:func:`tagger.tasks.topics.topic_targets`) of the documents ``idx``."""
+    from tagger.tasks.topics import topic_targets
+
+    pairs = [topic_targets(docs[i], labels) for i in idx]
+    targets = np.array([t for t, _ in pairs], dtype=np.float64).reshape(len(idx), len(labels))
+    known = np.array([m for _, m in pairs], dtype=np.float64).reshape(len(idx), len(labels))
+    return targets >= 0.5, known > 0
 
 
 def _out_of_fold(idx: list[int], folds: int, seed: int, fold_scores: FoldScorer, n_labels: int) -> np.ndarray:

@@ -46,22 +46,24 @@ class Tagger:
     # ------------------------------------------------------------------ loading
     @classmethod
     def from_pretrained(
-        cls, path: str | os.PathLike, device: str | None = None, precision: str = "auto", **kwargs
+        cls, path: str | os.PathLike, device: str | None = None, precision: str = "auto",
+        threads: int | None = None, **kwargs
     ) -> Tagger:
         """Load a model directory saved by this library, or a folder holding ``ner/`` and/or ``topics/`` ones.
 
-        A directory written by ``tagger export --onnx`` runs on onnxruntime; otherwise torch with ``precision``
-        (see :class:`TorchRunner`: ``auto`` = bf16 autocast on CUDA, fp32 on CPU; ``bf16`` also on CPU).
+        A directory written by ``tagger export --onnx`` runs on onnxruntime (``threads``: its intra-op threads);
+        otherwise torch with ``precision`` (see :class:`TorchRunner`: ``auto`` = bf16 autocast on CUDA, fp32 on
+        CPU; ``bf16`` also on CPU).
         """
         root = Path(path)
         if not root.is_dir():
             raise ModelLoadError(f"{root}: no such model directory")
         if (root / "config.json").is_file():
-            return cls(**load_heads(root, device, precision), **kwargs)
+            return cls(**load_heads(root, device, precision, threads), **kwargs)
         heads = {}
         for name in ("ner", "topics"):
             if (root / name).is_dir():
-                part = load_heads(root / name, device, precision)
+                part = load_heads(root / name, device, precision, threads)
                 if set(part) != {name}:
                     raise ModelLoadError(f"{root / name}: holds a model with {sorted(part)} outputs, expected {name!r} alone")
                 heads[name] = part[name]

@@ -15,12 +15,14 @@ from tagger.backends.base import CPU_BATCH_TOKENS, GPU_BATCH_TOKENS, Head, Runne
 __all__ = ["CPU_BATCH_TOKENS", "GPU_BATCH_TOKENS", "Head", "Runner", "heads_of", "load_heads", "select"]
 
 
-def load_heads(model_dir: Path, device: str | None = None, precision: str = "auto") -> dict[str, Head]:
-    """The heads of a model directory, by output name: onnxruntime when ``model.onnx`` is there, else torch."""
+def load_heads(model_dir: Path, device: str | None = None, precision: str = "auto",
+               threads: int | None = None) -> dict[str, Head]:
+    """The heads of a model directory, by output name: onnxruntime when ``model.onnx`` is there (``threads``:
+    its intra-op threads; default onnxruntime's), else torch (whose threads are process-wide: ``torch.set_num_threads``)."""
     if (model_dir / "model.onnx").is_file():
         from tagger.backends.ort import onnx_heads  # optional backend (onnxruntime)
 
-        return onnx_heads(model_dir, device=device)
+        return onnx_heads(model_dir, device=device, threads=threads)
     from tagger.backends.pytorch import torch_heads
 
     return torch_heads(model_dir, device, precision)

@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from tagger.errors import DataError, ModelLoadError
+from tagger.errors import DataError
 
 __all__ = ["INSTALL_HINT", "TaggerPredictor", "import_ray", "load_worker_tagger", "tag_ray_dataset"]
 
@@ -50,22 +50,8 @@ def load_worker_tagger(model_dir: str | os.PathLike, *, device: str | None = Non
         import torch
 
         torch.set_num_threads(threads)
-    root = Path(model_dir)
-    parts = {"": root} if (root / "config.json").is_file() else \
-        {name: root / name for name in ("ner", "topics") if (root / name / "config.json").is_file()}
-    if not threads or not any((p / "model.onnx").is_file() for p in parts.values()):
-        return Tagger.from_pretrained(root, device=device, precision=precision, batch_size=batch_size)
-    from tagger.backends import load_heads
-    from tagger.backends.ort import onnx_heads
-
-    heads: dict[str, Any] = {}
-    for name, part in parts.items():  # same layout rules as Tagger.from_pretrained, onnxruntime with `threads`
-        got = onnx_heads(part, device=device, threads=threads) if (part / "model.onnx").is_file() \
-            else load_heads(part, device, precision)
-        if name and set(got) != {name}:
-            raise ModelLoadError(f"{part}: holds a model with {sorted(got)} outputs, expected {name!r} alone")
-        heads.update(got)
-    return Tagger(**heads, batch_size=batch_size)
+    return Tagger.from_pretrained(Path(model_dir), device=device, precision=precision, threads=threads,
+                                  batch_size=batch_size)
 
 
 class TaggerPredictor:

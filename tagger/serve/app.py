@@ -182,7 +182,8 @@ def create_app(tagger_or_model_dir: Any, **options: Any) -> FastAPI:
                 return _error(503, "the server is shutting down")
             log.exception("tagging failed")
             return _error(500, f"tagging failed: {type(err).__name__}: {err}")
-        preds = apply_thresholds(preds, labels, body.thresholds)
+        topics = state.tagger.topics
+        preds = apply_thresholds(preds, topics.block if topics else None, body.thresholds)
         results = []
         for (has_id, doc_id), pred in zip(ids, preds):
             record: dict[str, Any] = {"id": doc_id} if has_id else {}

@@ -19,9 +19,10 @@ from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from typing import Any
 
 from tagger.errors import TaggerError
-from tagger.schema import Document, Prediction, TopicPrediction
+from tagger.schema import Document, Prediction
 
 
 @dataclass
@@ -141,20 +142,17 @@ class Batcher:
                 item.future.set_result(part)
 
 
-def apply_thresholds(preds: Sequence[Prediction], labels: Sequence[str],
-                     override: Mapping[str, float] | None) -> list[Prediction]:
+def apply_thresholds(preds: Sequence[Prediction], block: Any, override: Mapping[str, float] | None) -> list[Prediction]:
     """The topic decisions of ``Tagger.predict(texts, thresholds=override)``, from predictions scored with the
-    saved thresholds (the same rule as ``tagger.tasks.topics.topic_predictions``: score >= threshold, an empty
-    text gets no topic)."""
-    if not override:
+    saved thresholds: the scores go through :func:`tagger.tasks.topics.topic_predictions` again with ``override``
+    (``block``: the topic head's settings; None for a model without topics)."""
+    if not override or block is None or not preds:
         return list(preds)
-    out = []
-    for pred in preds:
-        if pred.topics is None:
-            out.append(pred)
-            continue
-        thresholds = {**pred.topics.thresholds, **{k: float(v) for k, v in override.items()}}
-        scores = pred.topics.scores
-        chosen = () if not pred.text.strip() else tuple(lab for lab in labels if scores[lab] >= thresholds[lab])
-        out.append(Prediction(pred.text, pred.entities, TopicPrediction(chosen, dict(scores), thresholds)))
-    return out
+    import numpy as np
+
+    from tagger.tasks.topics import topic_predictions
+
+    labels = list(block.labels)
+    scores = np.array([[p.topics.scores[lab] for lab in labels] for p in preds], dtype=np.float64)
+    topics = topic_predictions(block, [Document(text=p.text) for p in preds], scores, dict(override))
+    return [Prediction(p.text, p.entities, t) for p, t in zip(preds, topics)]
