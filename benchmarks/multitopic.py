@@ -19,6 +19,8 @@ its own mode; for another mode they are re-tuned on gold dev with that mode's sc
 with that setting does. The peer is TF-IDF char n-grams + LR trained on the same silver set, thresholds tuned on
 gold dev the same way.
 
+Variants of the seeds-only model (paragraph parts, passages, paragraph-lead views): ``benchmarks/multitopic_variants.py``.
+
 Usage: ``python benchmarks/multitopic.py --model runs/topics-mini [--passages 0 64 128] [--json OUT]``
 """
 

@@ -1,4 +1,4 @@
-"""Command line: ``tagger train | predict | eval | quickstart | export | suggest | import-annotations | serve``."""
+"""Command line: ``tagger train | predict | eval | quickstart | export | suggest | import-annotations | serve | adapt``."""
 
 from __future__ import annotations
 
@@ -137,6 +137,30 @@ def _parser() -> argparse.ArgumentParser:
                     help="a span that does not fit its text: stop (default) or skip that annotation and list it")
     ia.add_argument("--overwrite", action="store_true", help="replace an existing --out")
 
+    ad = sub.add_parser("adapt", help="continue pre-training an encoder on your unlabelled domain text (masked LM)",
+                        description="Domain-adaptive pre-training: masked-LM with whole-word masking on unlabelled "
+                                    "in-domain text, normalised as fine-tuning normalises it. Prints the held-out "
+                                    "masked-LM loss before and after. Interrupted? Run the same command again: it "
+                                    "continues from the last checkpoint. Give OUT as `model:` in a training config.")
+    ad.add_argument("encoder", help="the encoder to adapt (hub id or local directory)")
+    ad.add_argument("--corpus", required=True, action="append", metavar="FILE|DIR",
+                    help="unlabelled text (repeatable): JSON lines with a \"text\", text lines, parquet, or a `datasets` "
+                         "directory saved with save_to_disk")
+    ad.add_argument("--out", required=True, help="where the adapted encoder is written")
+    ad.add_argument("--epochs", type=float, default=1.0)
+    ad.add_argument("--max-steps", type=int, default=-1, help="stop after this many steps (overrides --epochs)")
+    ad.add_argument("--batch-size", type=_positive_int, default=32)
+    ad.add_argument("--learning-rate", type=float, default=5e-5)
+    ad.add_argument("--max-length", type=_positive_int, default=128, help="sub-tokens per segment (128)")
+    ad.add_argument("--mlm-probability", type=float, default=0.15)
+    ad.add_argument("--eval-share", type=float, default=0.05, help="documents held out for the loss (0.05, at most 2000)")
+    ad.add_argument("--seed", type=int, default=42)
+    ad.add_argument("--save-steps", type=_positive_int, default=200, help="checkpoint every N steps (resume point)")
+    ad.add_argument("--config", default=None, help="a training config whose `normalization:` block to use "
+                                                   "(default: the training defaults)")
+    ad.add_argument("--threads", type=_positive_int, default=None, help="CPU threads for torch")
+    ad.add_argument("--overwrite", action="store_true", help="replace OUT even when it is not an adapted encoder")
+
     sv = sub.add_parser("serve", help="HTTP service: POST /v1/tag, /health, /ready, /metrics and a page at / "
                                       "(needs the [serve] extra)",
                         description="Serve a model over HTTP (FastAPI + uvicorn). The model is loaded before the port "
@@ -248,6 +272,19 @@ def _import_annotations(args: argparse.Namespace) -> int:
     return 0
 
 
+def _adapt(args: argparse.Namespace) -> int:
+    from tagger.adapt import AdaptOptions, run_adapt
+
+    result = run_adapt(AdaptOptions(
+        encoder=args.encoder, corpus=args.corpus, out=args.out, epochs=args.epochs, max_steps=args.max_steps,
+        batch_size=args.batch_size, learning_rate=args.learning_rate, max_length=args.max_length,
+        mlm_probability=args.mlm_probability, eval_share=args.eval_share, seed=args.seed, save_steps=args.save_steps,
+        config=args.config, threads=args.threads, overwrite=args.overwrite,
+    ))
+    print(result.summary())
+    return 0
+
+
 def _serve(args: argparse.Namespace) -> int:
     from tagger.serve import serve
 
@@ -256,7 +293,7 @@ def _serve(args: argparse.Namespace) -> int:
                  timeout_s=args.timeout_s, batching=not args.no_batching, device=args.device)
 
 
-_COMMANDS = {"serve": _serve, "train": _train, "predict": _predict, "eval": _eval, "quickstart": _quickstart, "export": _export, "suggest": _suggest,
+_COMMANDS = {"adapt": _adapt, "serve": _serve, "train": _train, "predict": _predict, "eval": _eval, "quickstart": _quickstart, "export": _export, "suggest": _suggest,
              "import-annotations": _import_annotations}
 
 if __name__ == "__main__":  # pragma: no cover

@@ -93,7 +93,8 @@ class TrainConfig:
     trim_titles: bool = field(default=True, metadata={"help": "ner: leave titles (السيد، الدكتور، الشيخ...) leading a person name outside it"})
     entity_consistency: bool = field(default=False, metadata={"help": "ner: also tag the unmarked repeats of a name predicted elsewhere in the document"})
     mix_documents: float = field(default=0.0, metadata={"help": "topics: composed multi-topic training windows per document (leads of 2-3 documents, union of labels); 0 = off"})
-    passage_length: int = field(default=0, metadata={"help": "topics: also score passages of this many sub-tokens and pool them with the windows (0: off)"})
+    mix_parts: str = field(default="leads", metadata={"help": "topics: what a composed window joins: 'leads' of documents, or 'paragraphs' (half leads, half a random later paragraph)"})
+    passage_length: int = field(default=0, metadata={"help": "topics: also score passages of this many sub-tokens and pool them with the windows, and train on the passages of single-topic documents (0: off)"})
     pos_weight: str | None = field(default=None, metadata={"help": "topics: 'auto' = per-label neg/pos BCE weight (capped at 10)"})
     label_smoothing: float = field(default=0.0, metadata={"help": "label smoothing: ner token loss; topics BCE targets 0/1 -> eps/2, 1-eps/2"})
     rehearsal: bool | None = field(default=None, metadata={"help": "with init_from: the kept labels of the training documents take the old model's outputs as targets (null: when labels are added, in files that carry none of the kept labels; true: all; false: off; tagger.rehearsal)"})
@@ -125,6 +126,7 @@ class TrainConfig:
             (self.max_length is None or 16 <= self.max_length <= 4096, "max_length must be in [16, 4096]"),
             (self.stride >= 0, "stride must be >= 0"),
             (self.mix_documents >= 0, "mix_documents must be >= 0"),
+            (self.mix_parts in ("leads", "paragraphs"), "mix_parts is 'leads' or 'paragraphs'"),
             (self.passage_length == 0 or 8 <= self.passage_length, "passage_length must be 0 (off) or >= 8"),
             (self.passage_length == 0 or self.max_length is None or self.passage_length < self.max_length - 2,
              "passage_length must be below max_length - 2 (passages are shorter than the windows)"),

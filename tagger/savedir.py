@@ -21,7 +21,7 @@ import secrets
 import shutil
 import socket
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from tagger.errors import OutputError
@@ -70,6 +70,7 @@ def check_output_dir(
     protect: Iterable[str | os.PathLike | None] = (),
     bundle: bool = False,
     overwrite_hint: str = OVERWRITE_HINT,
+    ours: tuple[Callable[[Path], bool], str] | None = None,
 ) -> Path:
     """Refuse an output directory whose replacement would destroy something the user owns; return it resolved.
 
@@ -77,7 +78,8 @@ def check_output_dir(
     this library (``bundle=True``: a bundle with ``ner/``/``topics/`` model directories). ``overwrite=True`` also
     allows any other directory. Never allowed, not even with ``overwrite``: an existing file, a path below a
     file, and a directory that is or contains the current working directory or one of the ``protect`` paths
-    (the config file, the data, the encoder: what the run reads). Raises :class:`OutputError` saying why and
+    (the config file, the data, the encoder: what the run reads). ``ours``: ``(test, description)`` of another
+    kind of directory this library writes (e.g. an adapted encoder), replacing the model-directory test. Raises :class:`OutputError` saying why and
     what to do; nothing is written or removed here.
     """
     given = Path(path).expanduser()
@@ -96,12 +98,13 @@ def check_output_dir(
                 return out
     except OSError as err:
         raise OutputError(f"{out}: cannot list the directory ({err.strerror or err}); choose another output directory") from None
-    if is_bundle_dir(out) if bundle else is_model_dir(out):
+    if ours[0](out) if ours else is_bundle_dir(out) if bundle else is_model_dir(out):
         return out
     if overwrite:
         logger.warning("%s: replacing a directory that was not written by arabic-tagger (overwrite is set)", out)
         return out
-    what = "a bundle (ner/, topics/ model directories)" if bundle else 'a model directory (config.json with a "tagger" block)'
+    what = ours[1] if ours else "a bundle (ner/, topics/ model directories)" if bundle else \
+        'a model directory (config.json with a "tagger" block)'
     raise OutputError(
         f"{out}: the output directory exists, is not empty and is not {what} saved by arabic-tagger, so it will "
         f"not be replaced. Choose a new or empty directory, or, to replace it and everything in it, {overwrite_hint}"

@@ -139,6 +139,59 @@ def test_mixed_windows_join_leads_and_union_targets(trained_topics):
     assert sum(any(ex["labels"]) for ex in out) > 20  # mostly parts with a topic (positive_share 0.75)
 
 
+def test_paragraph_parts_start_at_paragraph_boundaries(trained_topics):
+    from tagger.align import encode_documents
+    from tagger.data.multitopic import mixed_windows, paragraph_starts
+    from tagger.errors import DataError
+    from tagger.schema import Document
+
+    tagger = Tagger.from_pretrained(trained_topics)
+    tok = tagger.topics.tokenizer
+    texts = ["فاز فريق الهلال على النصر في الدوري السعودي لكرة القدم\n\nأطلقت وكالة الفضاء قمرا صناعيا\n\n"
+             "هجوم إلكتروني ببرمجية الفدية",
+             "منصة الخدمات الحكومية الإلكترونية تقدم ألف خدمة"]
+    enc = encode_documents(tok, [Document(text=t) for t in texts], tagger.topics.norm)
+    starts = paragraph_starts(enc[0])
+    assert len(starts) == 3 and starts[0] == 0
+    # each later start is the first sub-token of the paragraph's first word
+    for k, para in zip(starts[1:], ("أطلقت", "هجوم")):
+        word = enc[0].word_ids[k]
+        assert texts[0][enc[0].word_spans[word][0]:].startswith(para)
+    assert paragraph_starts(enc[1]) == [0]
+    targets = [[0.0, 1.0, 0.0, 1.0], [0.0, 0.0, 1.0, 0.0]]
+    kwargs = dict(n=60, max_length=20, cls_id=tok.cls_token_id, sep_id=tok.sep_token_id, seed=2)
+    leads = mixed_windows(enc, targets, **kwargs)
+    paras = mixed_windows(enc, targets, parts="paragraphs", **kwargs)
+    assert starts[1] > 9  # longer than a lead part (budget (20 - 2) // 2), so leads never reach paragraph 2
+    inner = {tuple(enc[0].input_ids[k:k + 3]) for k in starts[1:]}
+
+    def has_inner(ex):
+        ids = ex["input_ids"]
+        return any(tuple(ids[j:j + 3]) in inner for j in range(len(ids)))
+    assert any(has_inner(ex) for ex in paras) and not any(has_inner(ex) for ex in leads)
+    with pytest.raises(DataError, match="mix_parts"):
+        mixed_windows(enc, targets, parts="sentences", **kwargs)
+
+
+def test_training_passages_come_from_single_topic_documents(trained_topics):
+    from tagger.align import encode_documents
+    from tagger.schema import Document
+    from tagger.tasks.topics import passage_examples, topic_windows
+
+    tagger = Tagger.from_pretrained(trained_topics)
+    tok = tagger.topics.tokenizer
+    long = "أطلقت وكالة الفضاء الإماراتية قمرا صناعيا جديدا لرصد الأرض " * 4
+    enc = encode_documents(tok, [Document(text=t) for t in (long, long, "قصير")], tagger.topics.norm)
+    targets = [([0.0, 0.0, 0.0, 1.0], [1.0] * 4), ([1.0, 0.0, 0.0, 1.0], [1.0] * 4), ([0.0] * 4, [1.0] * 4)]
+    out = passage_examples(enc, targets, 8, 64, tok.cls_token_id, tok.sep_token_id)
+    block = tagger.topics.block
+    block.passage_length, block.max_length, block.stride = 8, 64, 8
+    cut = [w for w in topic_windows(enc[:1], block) if w.end - w.start <= 8]
+    assert len(out) == len(cut) > 1  # the first document's passages, cut as inference cuts them; not the others
+    assert all(ex["labels"] == [0.0, 0.0, 0.0, 1.0] and len(ex["input_ids"]) <= 10 for ex in out)
+    assert passage_examples(enc, targets, 0, 64, tok.cls_token_id, tok.sep_token_id) == []
+
+
 def test_train_topics_with_mixed_documents_and_passages(tiny_encoder, tmp_path):
     import json
 
@@ -150,6 +203,7 @@ def test_train_topics_with_mixed_documents_and_passages(tiny_encoder, tmp_path):
         "task": "topics", "model": str(tiny_encoder), "train": str(FIXTURES / "topics_small.jsonl"),
         "dev": str(FIXTURES / "topics_small.jsonl"), "output_dir": str(tmp_path / "m"), "max_steps": 3,
         "batch_size": 4, "max_length": 24, "stride": 4, "mix_documents": 1.0, "passage_length": 8,
+        "mix_parts": "paragraphs",
     })
     assert run.metrics["train_windows"] > 16  # the documents' own windows plus the composed ones
     block = json.loads((tmp_path / "m" / "config.json").read_text(encoding="utf-8"))["tagger"]

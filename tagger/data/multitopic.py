@@ -24,6 +24,8 @@ from dataclasses import dataclass
 from tagger.align import EncodedDoc
 from tagger.errors import DataError
 
+MIX_PARTS = ("leads", "paragraphs")
+
 
 @dataclass(frozen=True)
 class Paragraph:
@@ -109,15 +111,24 @@ def mixed_windows(
     sep_id: int,
     seed: int = 0,
     positive_share: float = 0.75,
+    parts: str = "leads",
 ) -> list[dict]:
     """``n`` composed training windows for a topic head (``mix_documents`` in the training config).
 
-    Each joins the leads (title and first sentences: the part of a news document that carries its topic) of 2 or
-    3 training documents into one window of at most ``max_length`` sub-tokens, cut at word starts; its target is
-    the union (element-wise max) of the parts' targets. A part is drawn from the documents with a topic with
-    probability ``positive_share``, otherwise from those without. The model so sees documents where one
-    paragraph carries a topic and the others do not, which whole news articles rarely show.
+    Each joins one part of each of 2 or 3 training documents into one window of at most ``max_length``
+    sub-tokens, cut at word starts; its target is the union (element-wise max) of the parts' targets. A part is
+    drawn from the documents with a topic with probability ``positive_share``, otherwise from those without.
+    The model so sees documents where one paragraph carries a topic and the others do not, which whole news
+    articles rarely show.
+
+    ``parts`` (``mix_parts`` in the config): ``"leads"``: a part is the document's lead (title and first
+    sentences: the part of a news document that carries its topic); ``"paragraphs"``: half of the parts are
+    leads, the others start at a random later paragraph (a gap of two or more characters between words, e.g. a
+    blank line), so a topic is also carried by a paragraph in the middle of a window, as in a ministers'
+    meeting or a round-up, not only by a lead.
     """
+    if parts not in MIX_PARTS:
+        raise DataError(f"mix_parts must be one of {MIX_PARTS}, got {parts!r}")
     rng = random.Random(seed)
     usable = [i for i, enc in enumerate(encoded) if enc.input_ids]
     positives = [i for i in usable if any(targets[i])]
@@ -132,16 +143,31 @@ def mixed_windows(
         ids: list[int] = []
         vec = [0.0] * len(targets[0])
         for i in picks:
-            ids.extend(_lead(encoded[i], budget))
+            start = 0
+            if parts == "paragraphs" and rng.random() < 0.5:
+                starts = paragraph_starts(encoded[i])
+                start = rng.choice(starts[1:]) if len(starts) > 1 else 0
+            ids.extend(_lead(encoded[i], budget, start))
             vec = [max(a, b) for a, b in zip(vec, targets[i])]
         out.append({"input_ids": [cls_id, *ids, sep_id], "labels": vec})
     return out
 
 
-def _lead(enc: EncodedDoc, budget: int) -> tuple[int, ...]:
-    """The first at most ``budget`` sub-tokens of a document, cut at a word start when the document is longer."""
+def paragraph_starts(enc: EncodedDoc) -> list[int]:
+    """Sub-token index of the first word of each paragraph: the document start and every word that follows a gap
+    of two or more characters (a line break plus indentation, a blank line) after the previous word."""
+    starts = [0]
+    for w in range(1, len(enc.word_spans)):
+        if enc.word_spans[w][0] - enc.word_spans[w - 1][1] >= 2 and enc.first_subtoken[w] > 0:
+            starts.append(enc.first_subtoken[w])
+    return starts
+
+
+def _lead(enc: EncodedDoc, budget: int, start: int = 0) -> tuple[int, ...]:
+    """At most ``budget`` sub-tokens of a document from sub-token ``start`` (a word start), cut at a word start
+    when the rest is longer."""
     ids = enc.input_ids
-    if len(ids) <= budget:
-        return ids
-    cut = enc.first_subtoken[enc.word_ids[budget]]
-    return ids[: cut if cut > 0 else budget]
+    if len(ids) - start <= budget:
+        return ids[start:]
+    cut = enc.first_subtoken[enc.word_ids[start + budget]]
+    return ids[start: cut if cut > start else start + budget]

@@ -73,9 +73,11 @@ class TopicsTask(Task):
 
     def extra_examples(self, encoded: Sequence[EncodedDoc], targets: Sequence[Any], cfg: TrainConfig,
                        max_length: int, cls_id: int, sep_id: int) -> list[dict[str, Any]]:
-        """Composed multi-topic windows (``mix_documents``), targets as :meth:`window_targets` gives them."""
-        return [{"input_ids": ex["input_ids"], "labels": ex["labels"], "label_mask": [1.0] * len(ex["labels"])}
-                for ex in composed(encoded, targets, cfg, max_length, cls_id, sep_id)]
+        """Composed multi-topic windows (``mix_documents``), and with ``passage_length`` the passages that
+        inference scores (:func:`passage_examples`); targets as :meth:`window_targets` gives them."""
+        mixed = [{"input_ids": ex["input_ids"], "labels": ex["labels"], "label_mask": [1.0] * len(ex["labels"])}
+                 for ex in composed(encoded, targets, cfg, max_length, cls_id, sep_id)]
+        return mixed + passage_examples(encoded, targets, cfg.passage_length, max_length, cls_id, sep_id)
 
     def collate(self, batch: list[dict[str, Any]], length: int) -> dict[str, Any]:
         import torch
@@ -126,9 +128,30 @@ def composed(encoded: Sequence[EncodedDoc], targets: Sequence[Any], cfg: TrainCo
     full = [i for i, (_, mask) in enumerate(targets) if all(mask)]
     encoded, targets = [encoded[i] for i in full], [targets[i][0] for i in full]
     mixed = mixed_windows(encoded, targets, n=round(cfg.mix_documents * len(encoded)), max_length=max_length,
-                          cls_id=cls_id, sep_id=sep_id, seed=cfg.seed)
-    logger.info("added %d composed multi-topic windows (mix_documents %.2f)", len(mixed), cfg.mix_documents)
+                          cls_id=cls_id, sep_id=sep_id, seed=cfg.seed, parts=cfg.mix_parts)
+    logger.info("added %d composed multi-topic windows (mix_documents %.2f, mix_parts %s)", len(mixed), cfg.mix_documents,
+                cfg.mix_parts)
     return mixed
+
+
+def passage_examples(encoded: Sequence[EncodedDoc], targets: Sequence[Any], passage_length: int, max_length: int,
+                     cls_id: int, sep_id: int) -> list[dict[str, Any]]:
+    """Training passages for a head that scores passages (``passage_length``), cut as :func:`topic_windows` cuts
+    them, from documents longer than one passage with at most one topic (a passage of a multi-topic document
+    may carry only some of its topics, so those are left out); target: the document's. Training on what
+    inference scores keeps the passage scores calibrated (a head trained on whole windows only scores short
+    passages of text it never saw alone)."""
+    if not passage_length or passage_length + 2 >= max_length:
+        return []
+    out: list[dict[str, Any]] = []
+    for i, (enc, (vec, mask)) in enumerate(zip(encoded, targets)):
+        if sum(1 for v in vec if v >= 0.5) > 1 or len(enc.input_ids) <= passage_length:
+            continue
+        for w in make_windows(enc, i, passage_length + 2, passage_length // 2):
+            out.append({"input_ids": [cls_id, *enc.input_ids[w.start:w.end], sep_id], "labels": list(vec),
+                        "label_mask": list(mask)})
+    logger.info("added %d training passages of %d sub-tokens (passage_length)", len(out), passage_length)
+    return out
 
 
 def positive_weights(cfg: TrainConfig, targets: Sequence[Sequence[float]]) -> Any:
