@@ -123,17 +123,7 @@ def create_app(tagger_or_model_dir: Any, **options: Any) -> FastAPI:
                   **_lenient_content_type())
     app.state.tagger_state = state
 
-    @app.middleware("http")
-    async def count(request: Request, call_next):
-        started = time.perf_counter()
-        status = 500
-        try:
-            response = await call_next(request)
-            status = response.status_code
-            return response
-        finally:
-            path = request.url.path if request.url.path in PATHS else "other"
-            state.metrics.request(request.method, path, status, time.perf_counter() - started)
+    app.add_middleware(_CountRequests, metrics=state.metrics)
 
     @app.exception_handler(RequestValidationError)
     async def invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -219,6 +209,33 @@ def create_app(tagger_or_model_dir: Any, **options: Any) -> FastAPI:
         return HTMLResponse(PAGE)
 
     return app
+
+
+class _CountRequests:
+    """Requests, status codes and latency into :class:`Metrics`: a plain ASGI middleware (Starlette's
+    ``@app.middleware("http")`` wraps every request in extra tasks and streams, a cost paid on the CPU that
+    inference needs)."""
+
+    def __init__(self, app: Any, metrics: Metrics) -> None:
+        self.app, self.metrics = app, metrics
+
+    async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started, status = time.perf_counter(), 500
+
+        async def send_status(message: dict) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_status)
+        finally:
+            path = scope["path"] if scope["path"] in PATHS else "other"
+            self.metrics.request(scope["method"], path, status, time.perf_counter() - started)
 
 
 def _lenient_content_type() -> dict[str, Any]:
