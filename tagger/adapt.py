@@ -242,6 +242,7 @@ def run_adapt(opts: AdaptOptions) -> AdaptResult:
                            overwrite_hint="pass --overwrite")
     norm = normalization_of(opts.config)
     tokenizer = load_tokenizer(opts.encoder)
+    logger.info("reading and normalising the corpus (%d source(s))", len(opts.corpus))
     texts = corpus_texts(opts.corpus, norm)
     train_texts, eval_texts = split_documents(texts, opts)
     logger.info("corpus: %d documents (%d held out for the loss)", len(texts), len(eval_texts))
