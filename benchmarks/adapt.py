@@ -45,11 +45,10 @@ def build_corpus(out: Path) -> None:
     from tagger.data.silver import dedupe, dev_exclusions, read_corpora
 
     ids, keys = dev_exclusions(SHARED)
-    if HOLDOUT.is_file():
-        ids |= {json.loads(line)["id"] for line in HOLDOUT.read_text(encoding="utf-8").splitlines() if line.strip()}
-    else:
-        print(f"note: {HOLDOUT} not found (python training/build_topic_silver.py --self-train writes it); "
-              "the silver holdout cannot be excluded", file=sys.stderr)
+    if not HOLDOUT.is_file():
+        raise SystemExit(f"{HOLDOUT} not found: build it first (python training/build_topic_silver.py --self-train), "
+                         "so that its documents are kept out of the adaptation corpus")
+    ids |= {json.loads(line)["id"] for line in HOLDOUT.read_text(encoding="utf-8").splitlines() if line.strip()}
     docs, dropped = dedupe(read_corpora(SHARED), ids, keys)
     out.parent.mkdir(parents=True, exist_ok=True)
     write_jsonl(out, [{"id": d.id, "text": d.text, "source": d.source} for d in docs])
@@ -116,10 +115,10 @@ def compare(groups: dict[str, list[Path]]) -> dict:
                 row.update(_topic_scores(run))
             rows.append(row)
             print(f"{group:8s} {run}: " + ", ".join(f"{k} {v:.4f}" for k, v in row.items() if k != "run"), flush=True)
-        keys = [k for k in rows[0] if k != "run"]
+        keys = [k for k in rows[0] if k != "run" and all(k in r for r in rows)]
         summary = {k: (statistics.mean(r[k] for r in rows), statistics.pstdev(r[k] for r in rows)) for k in keys}
         results[group] = {"runs": rows, "mean_sd": summary}
-    keys = list(next(iter(results.values()))["mean_sd"])
+    keys = [k for k in next(iter(results.values()))["mean_sd"] if all(k in r["mean_sd"] for r in results.values())]
     print("\n| metric | " + " | ".join(f"{g} (n={len(groups[g])}) mean ± sd" for g in results) + " |")
     print("|---|" + "---|" * len(results))
     for k in keys:

@@ -80,6 +80,9 @@ class RawClient:
         await self.writer.drain()
         head = await self.reader.readuntil(b"\r\n\r\n")
         status = int(head.split(b" ", 2)[1])
+        if re.search(rb"(?im)^transfer-encoding:\s*chunked", head):
+            await self.close()
+            raise ValueError("chunked response: not read by this client")  # counted as an error, reconnects
         length = re.search(rb"(?im)^content-length:\s*(\d+)", head)
         await self.reader.readexactly(int(length.group(1)) if length else 0)
         if re.search(rb"(?im)^connection:\s*close", head):
@@ -94,10 +97,9 @@ class RawClient:
 
 async def drive(url: str, texts: list[str], clients: int, seconds: float, max_requests: int,
                 kind: str = "raw") -> dict:
-    import httpx
-
     if kind == "raw":
         return await drive_raw(url, texts, clients, seconds, max_requests)
+    import httpx
 
     latencies: list[float] = []
     errors: dict[str, int] = {}
@@ -263,12 +265,14 @@ def main(argv: list[str] | None = None) -> int:
     # the ceiling of batching on this machine: the same model, one text per call, no server at all
     report["offline-batch-1"] = run_offline(args, texts, batch=1)
     print(f"{'offline-batch-1':18s} {json.dumps(report['offline-batch-1'])}", flush=True)
+    def ratio(a: float, b: float) -> float | None:
+        return round(a / b, 3) if b else None
+
     off = report["offline"]["texts_per_s"]
     report["ratios"] = {
-        "batching_vs_offline": round(report["serve-batching"]["texts_per_s"] / off, 3),
-        "batching_vs_no_batching": round(report["serve-batching"]["texts_per_s"]
-                                         / report["serve-no-batching"]["texts_per_s"], 3),
-        "offline_vs_offline_batch_1": round(off / report["offline-batch-1"]["texts_per_s"], 3),
+        "batching_vs_offline": ratio(report["serve-batching"]["texts_per_s"], off),
+        "batching_vs_no_batching": ratio(report["serve-batching"]["texts_per_s"], report["serve-no-batching"]["texts_per_s"]),
+        "offline_vs_offline_batch_1": ratio(off, report["offline-batch-1"]["texts_per_s"]),
     }
     print(f"{'ratios':18s} {json.dumps(report['ratios'])}", flush=True)
     if args.out:

@@ -15,7 +15,8 @@ pytest.importorskip("torch")
 
 def _corpus(tmp_path: Path, n: int = 40) -> Path:
     path = tmp_path / "corpus.jsonl"
-    rows = [{"text": SENTENCES[i % len(SENTENCES)] + " " + SENTENCES[(i * 3 + 1) % len(SENTENCES)]} for i in range(n)]
+    pairs = [(a, b) for a in range(len(SENTENCES)) for b in range(len(SENTENCES)) if a != b][:n]
+    rows = [{"text": SENTENCES[a] + " " + SENTENCES[b]} for a, b in pairs]  # distinct documents, shared sentences
     path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
     return path
 
@@ -161,3 +162,48 @@ def test_corpus_is_normalised_like_fine_tuning_and_read_from_datasets(tmp_path):
     data.save_to_disk(str(ds_dir))
     assert corpus_texts([str(ds_dir)], NormalizationConfig())[1] == "الأمن السيبراني"
     assert corpus_texts([data], NormalizationConfig()) == corpus_texts([str(ds_dir)], NormalizationConfig())
+
+
+def test_reruns_replace_an_adapted_encoder_but_never_a_trained_model(tiny_encoder, trained_topics, tmp_path):
+    from tagger.adapt import adapt
+    from tagger.errors import OutputError
+    from tests.conftest import copy_model
+
+    corpus, out = _corpus(tmp_path), tmp_path / "adapted"
+    adapt(str(tiny_encoder), corpus, out, max_steps=2, batch_size=8, eval_share=0.2)
+    adapt(str(tiny_encoder), corpus, out, max_steps=3, batch_size=8, eval_share=0.2)  # its own output: replaced
+    assert json.loads((out / "adapt_report.json").read_text())["steps"] == 3
+    model = copy_model(trained_topics, tmp_path / "topics-model")
+    before = sorted(p.name for p in model.iterdir())
+    with pytest.raises(OutputError, match="not be replaced"):
+        adapt(str(tiny_encoder), corpus, model, max_steps=2, batch_size=8)
+    assert sorted(p.name for p in model.iterdir()) == before
+
+
+def test_a_checkpoint_cut_short_is_skipped_and_a_running_run_is_not_joined(tiny_encoder, tmp_path):
+    import os
+
+    from tagger.adapt import _open_work_dir, last_checkpoint
+    from tagger.adapt.data import fingerprint
+    from tagger.errors import OutputError
+    from tagger.savedir import _NODE
+
+    folder = tmp_path / "checkpoints"
+    for name, complete in (("checkpoint-4", True), ("checkpoint-8", False), ("checkpoint-final", True)):
+        (folder / name).mkdir(parents=True)
+        if complete:
+            (folder / name / "trainer_state.json").write_text("{}")
+    assert last_checkpoint(folder).name == "checkpoint-4"
+    assert last_checkpoint(tmp_path / "none") is None
+
+    from tagger.adapt import AdaptOptions
+
+    opts = AdaptOptions(encoder=str(tiny_encoder), corpus=["c"], out=str(tmp_path / "o"))
+    key = fingerprint(opts, ["a", "b"])
+    work = tmp_path / ".o.adapt-work"
+    work.mkdir()
+    (work / "adapt_state.json").write_text(json.dumps({"fingerprint": key, "owner": f"{os.getppid()}@{_NODE}"}))
+    with pytest.raises(OutputError, match="running now"):
+        _open_work_dir(work, key, opts)
+    (work / "adapt_state.json").write_text(json.dumps({"fingerprint": key, "owner": f"999999999@{_NODE}"}))
+    assert _open_work_dir(work, key, opts)["owner"] == f"{os.getpid()}@{_NODE}"  # a dead owner: resumed

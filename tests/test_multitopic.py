@@ -203,7 +203,7 @@ def test_train_topics_with_mixed_documents_and_passages(tiny_encoder, tmp_path):
         "task": "topics", "model": str(tiny_encoder), "train": str(FIXTURES / "topics_small.jsonl"),
         "dev": str(FIXTURES / "topics_small.jsonl"), "output_dir": str(tmp_path / "m"), "max_steps": 3,
         "batch_size": 4, "max_length": 24, "stride": 4, "mix_documents": 1.0, "passage_length": 8,
-        "mix_parts": "paragraphs",
+        "mix_parts": "paragraphs", "train_passages": True,
     })
     assert run.metrics["train_windows"] > 16  # the documents' own windows plus the composed ones
     block = json.loads((tmp_path / "m" / "config.json").read_text(encoding="utf-8"))["tagger"]

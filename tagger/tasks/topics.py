@@ -73,10 +73,12 @@ class TopicsTask(Task):
 
     def extra_examples(self, encoded: Sequence[EncodedDoc], targets: Sequence[Any], cfg: TrainConfig,
                        max_length: int, cls_id: int, sep_id: int) -> list[dict[str, Any]]:
-        """Composed multi-topic windows (``mix_documents``), and with ``passage_length`` the passages that
+        """Composed multi-topic windows (``mix_documents``), and with ``train_passages`` the passages that
         inference scores (:func:`passage_examples`); targets as :meth:`window_targets` gives them."""
         mixed = [{"input_ids": ex["input_ids"], "labels": ex["labels"], "label_mask": [1.0] * len(ex["labels"])}
                  for ex in composed(encoded, targets, cfg, max_length, cls_id, sep_id)]
+        if not cfg.train_passages:
+            return mixed
         return mixed + passage_examples(encoded, targets, cfg.passage_length, max_length, cls_id, sep_id)
 
     def collate(self, batch: list[dict[str, Any]], length: int) -> dict[str, Any]:

@@ -18,20 +18,31 @@ before fine-tuning. This module does it in one call:
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import math
 import os
-import random
+import re
 import shutil
 import time
-from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+from tagger.adapt.data import (
+    corpus_texts,
+    fingerprint,
+    fixed_eval_batches,
+    mlm_loss,
+    normalization_of,
+    segments,
+    split_documents,
+    whole_word_collator,
+)
 from tagger.errors import ConfigError, DataError, OutputError
+
+__all__ = ["AdaptOptions", "AdaptResult", "adapt", "corpus_texts", "fixed_eval_batches", "mlm_loss", "run_adapt",
+           "segments", "split_documents", "whole_word_collator"]
 
 logger = logging.getLogger(__name__)
 
@@ -94,130 +105,6 @@ class AdaptResult:
                 f"in {self.seconds / 60:.1f} min; adapted encoder: {self.out}")
 
 
-# ---------------------------------------------------------------------------------------------- corpus
-def normalization_of(config: str | None) -> Any:
-    """The ``normalization`` block of a training config (defaults when ``config`` is None)."""
-    from tagger.config import NormalizationConfig, TrainConfig
-
-    if config is None:
-        return NormalizationConfig()
-    return TrainConfig.from_file(config).normalization
-
-
-def corpus_texts(paths: Sequence[str], norm: Any) -> list[str]:
-    """Every non-empty document of the corpus files, normalised and pre-tokenised as for fine-tuning (words
-    joined by single spaces, so the tokenizer's offsets mark the word boundaries whole-word masking uses)."""
-    from tagger.align import document_words
-    from tagger.integrations.hf_datasets import is_dataset
-    from tagger.schema import Document
-    from tagger.suggest.pool import _dataset_records, read_pool
-
-    texts: list[str] = []
-    for path in paths:
-        if is_dataset(path):  # a `datasets.Dataset` given in Python
-            records = _dataset_records(path, "corpus")
-        elif not Path(path).exists():
-            raise DataError(f"{path}: corpus file or directory not found")
-        else:
-            records = read_pool(path, "corpus")
-        for rec in records:
-            if rec.text.strip():
-                _, words = document_words(Document(text=rec.text), norm)
-                if words:
-                    texts.append(" ".join(words))
-    return texts
-
-
-def split_documents(texts: list[str], opts: AdaptOptions) -> tuple[list[str], list[str]]:
-    """``(train, held-out)`` documents: a seeded shuffle, ``eval_share`` (at most ``max_eval_documents``) held out."""
-    if len(texts) < 2:
-        raise DataError(f"the corpus has {len(texts)} non-empty document(s); adapting needs at least 2 (one is held "
-                        "out to measure the masked-LM loss), and thousands to help")
-    order = list(range(len(texts)))
-    random.Random(opts.seed).shuffle(order)
-    n_eval = max(1, min(opts.max_eval_documents, round(opts.eval_share * len(texts))))
-    return [texts[i] for i in order[n_eval:]], [texts[i] for i in order[:n_eval]]
-
-
-def segments(tokenizer: Any, texts: list[str], max_length: int) -> list[dict[str, Any]]:
-    """Token segments of at most ``max_length`` (long documents continue in further segments), with the
-    special-token mask and offsets the whole-word collator needs."""
-    rows: list[dict[str, Any]] = []
-    for start in range(0, len(texts), 256):
-        enc = tokenizer(texts[start:start + 256], truncation=True, max_length=max_length,
-                        return_overflowing_tokens=True, return_offsets_mapping=True, return_special_tokens_mask=True)
-        for ids, special, offsets in zip(enc["input_ids"], enc["special_tokens_mask"], enc["offset_mapping"]):
-            if len(ids) - sum(special) >= 2:
-                rows.append({"input_ids": ids, "special_tokens_mask": special, "offset_mapping": [list(o) for o in offsets]})
-    return rows
-
-
-def fingerprint(opts: AdaptOptions, texts: list[str]) -> str:
-    """What a resumed run must share with the interrupted one: encoder, data, and every training setting."""
-    digest = hashlib.sha256()
-    settings = {k: v for k, v in _settings(opts).items() if k not in ("overwrite", "threads", "extra", "corpus")}
-    digest.update(json.dumps(settings, sort_keys=True, default=str).encode())
-    for text in texts:
-        digest.update(text.encode("utf-8"))
-        digest.update(b"\0")
-    return digest.hexdigest()
-
-
-# ---------------------------------------------------------------------------------------------- masking
-def whole_word_collator(tokenizer: Any, mlm_probability: float, seed: int | None = None) -> Any:
-    """transformers' MLM collator with whole-word masking; pads the offsets it needs (its own padding does not)."""
-    import warnings
-
-    from transformers import DataCollatorForLanguageModeling
-
-    class WholeWordCollator(DataCollatorForLanguageModeling):
-        def torch_call(self, examples: list[dict[str, Any]]) -> dict[str, Any]:
-            import torch
-
-            longest = max(len(ex["input_ids"]) for ex in examples)
-            offsets = torch.tensor([ex["offset_mapping"] + [[0, 0]] * (longest - len(ex["offset_mapping"]))
-                                    for ex in examples], dtype=torch.long)
-            rest = [{k: v for k, v in ex.items() if k != "offset_mapping"} for ex in examples]
-            if self.seed is not None and (not isinstance(self.generator, torch.Generator)
-                                          or getattr(self, "_generator_pid", None) != os.getpid()):
-                self.create_rng("pt")
-            batch = dict(tokenizer.pad(rest, return_tensors="pt"))
-            special = batch.pop("special_tokens_mask")
-            batch["input_ids"], batch["labels"] = self.torch_mask_tokens(
-                batch["input_ids"], special_tokens_mask=special, offset_mapping=offsets)
-            return batch
-
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message="Random token replacement is not supported")
-        return WholeWordCollator(tokenizer, mlm=True, whole_word_mask=True, mlm_probability=mlm_probability,
-                                 seed=seed)
-
-
-def fixed_eval_batches(tokenizer: Any, rows: list[dict[str, Any]], opts: AdaptOptions) -> list[dict[str, Any]]:
-    """The held-out segments masked once (seeded), in batches: the same masked positions before and after."""
-    collator = whole_word_collator(tokenizer, opts.mlm_probability, seed=opts.seed + 1)
-    return [collator(rows[i:i + opts.batch_size]) for i in range(0, len(rows), opts.batch_size)]
-
-
-def mlm_loss(model: Any, batches: list[dict[str, Any]]) -> float:
-    """Mean cross-entropy over every masked position of ``batches`` (token-weighted, not batch-weighted)."""
-    import torch
-
-    model.eval()
-    total, count = 0.0, 0
-    with torch.inference_mode():
-        for batch in batches:
-            device = next(model.parameters()).device
-            out = model(**{k: v.to(device) for k, v in batch.items()})
-            n = int((batch["labels"] != -100).sum())
-            if n:
-                total += float(out.loss) * n
-                count += n
-    if not count:
-        raise DataError("the held-out documents got no masked position; give more text or raise --eval-share")
-    return total / count
-
-
 # ---------------------------------------------------------------------------------------------- the run
 def adapt(encoder: str, corpus: Any, out: str | os.PathLike, **kwargs: Any) -> AdaptResult:
     """Python entry point: ``adapt("aubmindlab/bert-base-arabertv02", ["news.jsonl"], "runs/arabert-news")``.
@@ -236,10 +123,15 @@ def run_adapt(opts: AdaptOptions) -> AdaptResult:
     from tagger.savedir import check_output_dir, fsync_tree, swap_into_place
 
     opts.check()
+    whole_word_collator(None, opts.mlm_probability, check_only=True)  # this transformers can mask whole words
     paths = [c for c in opts.corpus if isinstance(c, str)]
-    out = check_output_dir(opts.out, overwrite=opts.overwrite, protect=[*paths, opts.encoder, opts.config],
-                           ours=(lambda p: (p / REPORT).is_file(), "an encoder adapted by `tagger adapt`"),
-                           overwrite_hint="pass --overwrite")
+
+    def check_out() -> Path:
+        return check_output_dir(opts.out, overwrite=opts.overwrite, protect=[*paths, opts.encoder, opts.config],
+                                ours=(lambda p: (p / REPORT).is_file(), "an encoder adapted by `tagger adapt`"),
+                                overwrite_hint="pass --overwrite")
+
+    out = check_out()
     norm = normalization_of(opts.config)
     tokenizer = load_tokenizer(opts.encoder)
     logger.info("reading and normalising the corpus (%d source(s))", len(opts.corpus))
@@ -256,11 +148,20 @@ def run_adapt(opts: AdaptOptions) -> AdaptResult:
     from transformers import AutoModelForMaskedLM
 
     try:
-        with console.quiet():
-            model = _from_pretrained(AutoModelForMaskedLM, opts.encoder)
+        with console.quiet(reported=True):
+            model, info = _from_pretrained(AutoModelForMaskedLM, opts.encoder, output_loading_info=True)
     except (OSError, ValueError) as err:
         raise _hub_error(opts.encoder, err) from err
+    if info.get("missing_keys"):
+        logger.warning("%s has no trained masked-LM head (%d weights initialised at random, e.g. %s): the loss before "
+                       "adapting is that of a random head, so the before/after gain says little; adapt a pre-trained "
+                       "encoder, not a fine-tuned model", opts.encoder, len(info["missing_keys"]), info["missing_keys"][0])
+    if _cuda():
+        model.to("cuda")
     train_rows = segments(tokenizer, train_texts, opts.max_length)
+    if not train_rows:
+        raise DataError("no training text left: every training document is shorter than 2 sub-tokens; give a corpus "
+                        "of real documents")
     eval_batches = fixed_eval_batches(tokenizer, segments(tokenizer, eval_texts, opts.max_length), opts)
     started = time.perf_counter()
     if "eval_loss_before" not in state:
@@ -286,6 +187,7 @@ def run_adapt(opts: AdaptOptions) -> AdaptResult:
               "settings": {k: v for k, v in _settings(opts).items() if k not in ("encoder", "corpus", "out", "extra")}}
     _write_json(final / REPORT, report)
     fsync_tree(final)
+    check_out()  # again: OUT may have changed during a run of hours; never replace what the user put there since
     swap_into_place(final, out)
     shutil.rmtree(work, ignore_errors=True)
     return result
@@ -293,7 +195,9 @@ def run_adapt(opts: AdaptOptions) -> AdaptResult:
 
 def _open_work_dir(work: Path, key: str, opts: AdaptOptions) -> dict[str, Any]:
     """The run's state: a new work directory, or the interrupted run's when it had the same encoder, data and
-    settings (then training resumes from its last checkpoint)."""
+    settings (then training resumes from its last checkpoint); refused while that run's process still runs."""
+    from tagger.savedir import _NODE, _pid_alive
+
     state_file = work / STATE
     if work.exists():
         try:
@@ -304,10 +208,19 @@ def _open_work_dir(work: Path, key: str, opts: AdaptOptions) -> dict[str, Any]:
             raise OutputError(
                 f"{work}: holds an interrupted `tagger adapt` run with another encoder, corpus or settings. Run that "
                 "command again to finish it, or delete this directory to start a new run")
+        owner = state.get("owner", "")
+        pid, _, node = owner.partition("@")
+        if pid.isdigit() and node == _NODE and int(pid) != os.getpid() and _pid_alive(int(pid)):
+            raise OutputError(f"{work}: the same `tagger adapt` run is running now (process {pid}); wait for it "
+                              "instead of starting it twice")
         logger.info("resuming the interrupted run in %s", work)
-        return state
-    work.mkdir(parents=True)
-    state = {"fingerprint": key, "encoder": opts.encoder}
+    else:
+        try:
+            work.mkdir(parents=True)
+        except FileExistsError:
+            raise OutputError(f"{work}: another `tagger adapt` run into the same output started just now") from None
+        state = {"fingerprint": key, "encoder": opts.encoder}
+    state["owner"] = f"{os.getpid()}@{_NODE}"
     _write_json(state_file, state)
     return state
 
@@ -319,9 +232,8 @@ def _train(model: Any, tokenizer: Any, rows: list[dict[str, Any]], work: Path, o
     from tagger import console
     from tagger.trainer import _warmup_args
 
+    last = last_checkpoint(work / "checkpoints")
     checkpoints = work / "checkpoints"
-    last = max(checkpoints.glob("checkpoint-*"), key=lambda p: int(p.name.split("-")[-1]), default=None) \
-        if checkpoints.is_dir() else None
     args = TrainingArguments(
         output_dir=str(checkpoints), per_device_train_batch_size=opts.batch_size, learning_rate=opts.learning_rate,
         num_train_epochs=opts.epochs, max_steps=opts.max_steps, **_warmup_args(TrainingArguments, 0.06), weight_decay=0.01,
@@ -337,6 +249,15 @@ def _train(model: Any, tokenizer: Any, rows: list[dict[str, Any]], work: Path, o
     with console.quiet():
         trainer.train(resume_from_checkpoint=str(last) if last is not None else None)
     return int(trainer.state.global_step)
+
+
+def last_checkpoint(folder: Path) -> Path | None:
+    """The newest complete Trainer checkpoint (``checkpoint-N`` with its ``trainer_state.json``, which Trainer
+    writes last): one cut short by a kill is skipped, and the one before it (two are kept) is used."""
+    if not folder.is_dir():
+        return None
+    done = [p for p in folder.iterdir() if re.fullmatch(r"checkpoint-\d+", p.name) and (p / "trainer_state.json").is_file()]
+    return max(done, key=lambda p: int(p.name.split("-")[1]), default=None)
 
 
 def _settings(opts: AdaptOptions) -> dict[str, Any]:
