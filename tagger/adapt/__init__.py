@@ -25,7 +25,7 @@ import os
 import re
 import shutil
 import time
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Any
 
@@ -70,7 +70,6 @@ class AdaptOptions:
     config: str | None = None  # a training config whose `normalization:` block is used
     overwrite: bool = False
     threads: int | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
 
     def check(self) -> None:
         problems = [
@@ -184,7 +183,7 @@ def run_adapt(opts: AdaptOptions) -> AdaptResult:
               "eval_loss_before": result.eval_loss_before, "eval_loss_after": after,
               "train_documents": len(train_texts), "eval_documents": len(eval_texts),
               "train_segments": len(train_rows), "steps": steps,
-              "settings": {k: v for k, v in _settings(opts).items() if k not in ("encoder", "corpus", "out", "extra")}}
+              "settings": {k: v for k, v in _settings(opts).items() if k not in ("encoder", "corpus", "out")}}
     _write_json(final / REPORT, report)
     fsync_tree(final)
     check_out()  # again: OUT may have changed during a run of hours; never replace what the user put there since

@@ -80,7 +80,7 @@ def segments(tokenizer: Any, texts: list[str], max_length: int) -> list[dict[str
 def fingerprint(opts: AdaptOptions, texts: list[str]) -> str:
     """What a resumed run must share with the interrupted one: encoder, data, and every training setting."""
     digest = hashlib.sha256()
-    settings = {f.name: getattr(opts, f.name) for f in fields(opts) if f.name not in ("overwrite", "threads", "extra", "corpus")}
+    settings = {f.name: getattr(opts, f.name) for f in fields(opts) if f.name not in ("overwrite", "threads", "corpus")}
     digest.update(json.dumps(settings, sort_keys=True, default=str).encode())
     for text in texts:
         digest.update(text.encode("utf-8"))
