@@ -35,9 +35,9 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-SHARED = ROOT.parent / "shared"
+from benchmarks._paths import ANER, GOLD_DEV, HOLDOUT, SEEDS_DIR, SHARED, SILVER  # noqa: E402
+
 POOL = ROOT / "data" / "adapt" / "pool.jsonl"
-HOLDOUT = ROOT / "data" / "silver" / "topics-holdout.jsonl"
 
 
 def build_corpus(out: Path) -> None:
@@ -59,7 +59,7 @@ def build_corpus(out: Path) -> None:
 def _ner_scores(run: Path) -> dict[str, float]:
     from benchmarks.ner_anercorp import read_conll_sentences, score, tagger_word_tags
 
-    files = {"anercorp": SHARED / "data" / "splits" / "anercorp" / "test.conll",
+    files = {"anercorp": ANER / "test.conll",
              "aqmar": SHARED / "data" / "splits" / "aqmar" / "test.conll"}
     tests = {name: read_conll_sentences(path) for name, path in files.items()}
     preds = tagger_word_tags(run, tests, files)
@@ -82,9 +82,9 @@ def _topic_scores(run: Path) -> dict[str, float]:
 
     tagger = Tagger.from_pretrained(run)
     labels = tuple(tagger.topic_labels)
-    dev = read_jsonl(SHARED / "data" / "gold" / "topics-dev.jsonl", "gold dev")
-    silver = read_jsonl(ROOT / "data" / "silver" / "topics-train-st.jsonl", "the silver set")
-    sets = composed_sets(silver, read_jsonl(HOLDOUT, "the silver holdout"), read_jsonl(ROOT / "seeds" / "test.jsonl", "seeds"),
+    dev = read_jsonl(GOLD_DEV, "gold dev")
+    silver = read_jsonl(SILVER, "the silver set")
+    sets = composed_sets(silver, read_jsonl(HOLDOUT, "the silver holdout"), read_jsonl(SEEDS_DIR / "test.jsonl", "seeds"),
                          200, 0)
     out = {}
     dev_scores = tagger.topic_scores([r["text"] for r in dev])

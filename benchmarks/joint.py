@@ -39,14 +39,10 @@ for p in (ROOT, ROOT / "benchmarks"):
 
 from topics_dev import crossfit_row  # noqa: E402
 
+from benchmarks._paths import ANER, ENCODER, GOLD_DEV, SILVER  # noqa: E402
+from benchmarks._paths import SEED_TRAIN as SEEDS  # noqa: E402
 from tagger.data.io import read_documents  # noqa: E402
 
-SHARED = ROOT.parent / "shared"
-ANER = SHARED / "data" / "splits" / "anercorp"
-GOLD_DEV = SHARED / "data" / "gold" / "topics-dev.jsonl"
-SILVER = ROOT / "data" / "silver" / "topics-train-st.jsonl"
-SEEDS = ROOT / "seeds" / "train.jsonl"
-ENCODER = SHARED / "models" / "arabic-mini-bert"
 LABELS = ["5G", "cybersecurity", "e-government", "space"]
 
 

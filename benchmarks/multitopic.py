@@ -38,14 +38,12 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from benchmarks._paths import GOLD_DEV as DEFAULT_DEV  # noqa: E402
+from benchmarks._paths import HOLDOUT as DEFAULT_HOLDOUT  # noqa: E402
+from benchmarks._paths import SEEDS_DIR as SEEDS  # noqa: E402
+from benchmarks._paths import SILVER as DEFAULT_SILVER  # noqa: E402
 from tagger.data.multitopic import compose_documents, single_topic_paragraphs  # noqa: E402
 from tagger.data.weak import DEFAULT_LABELS  # noqa: E402
-
-SHARED = ROOT.parent / "shared"
-DEFAULT_DEV = SHARED / "data" / "gold" / "topics-dev.jsonl"
-DEFAULT_SILVER = ROOT / "data" / "silver" / "topics-train-st.jsonl"
-DEFAULT_HOLDOUT = ROOT / "data" / "silver" / "topics-holdout.jsonl"
-SEEDS = ROOT / "seeds"
 
 
 def read_jsonl(path: Path, hint: str) -> list[dict]:

@@ -25,7 +25,9 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from benchmarks.multitopic import DEFAULT_DEV, DEFAULT_HOLDOUT, DEFAULT_SILVER, SEEDS, composed_sets, read_jsonl  # noqa: E402
+from benchmarks._paths import GOLD_DEV, HOLDOUT, SILVER  # noqa: E402
+from benchmarks._paths import SEEDS_DIR as SEEDS  # noqa: E402
+from benchmarks.multitopic import composed_sets, read_jsonl  # noqa: E402
 
 LABELS = ("5G", "cybersecurity", "e-government", "space")
 
@@ -59,8 +61,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--gold-dev", type=int, default=200, help="how many gold dev documents (first N)")
     args = p.parse_args(argv)
     dev, test = read_jsonl(SEEDS / "dev.jsonl", "seeds"), read_jsonl(SEEDS / "test.jsonl", "seeds")
-    gold_dev = read_jsonl(DEFAULT_DEV, "../shared")[: args.gold_dev]
-    held = composed_sets(read_jsonl(DEFAULT_SILVER, "build_topic_silver.py"), read_jsonl(DEFAULT_HOLDOUT, "build_topic_silver.py"),
+    gold_dev = read_jsonl(GOLD_DEV, "../shared")[: args.gold_dev]
+    held = composed_sets(read_jsonl(SILVER, "build_topic_silver.py"), read_jsonl(HOLDOUT, "build_topic_silver.py"),
                          test, 200, 0)["heldout"]
     article = [{"text": (SEEDS / "seed_article.txt").read_text(encoding="utf-8"), "topics": list(LABELS)}]
     for run in args.models:

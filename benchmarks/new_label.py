@@ -32,12 +32,9 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-SHARED = ROOT.parent / "shared"
-ANER = SHARED / "data" / "splits" / "anercorp"
-GOLD_DEV = SHARED / "data" / "gold" / "topics-dev.jsonl"
-SILVER = ROOT / "data" / "silver" / "topics-train-st.jsonl"
-SEEDS = ROOT / "seeds" / "train.jsonl"
-ENCODER = SHARED / "models" / "arabic-mini-bert"
+from benchmarks._paths import ANER, ENCODER, GOLD_DEV, SILVER  # noqa: E402
+from benchmarks._paths import SEED_TRAIN as SEEDS  # noqa: E402
+
 OLD_TOPICS = ["5G", "cybersecurity", "e-government"]
 SPACE_TERMS = ["الفضاء", "قمر صناعي", "مركبة فضائية", "وكالة الفضاء", "ناسا", "رائد فضاء", "صاروخ"]
 KEPT_TYPES = ["LOC", "ORG", "PER"]

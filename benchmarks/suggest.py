@@ -46,6 +46,9 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from benchmarks._paths import ENCODER, SILVER  # noqa: E402
+from benchmarks._paths import GOLD_DEV as GOLD  # noqa: E402
+from benchmarks._paths import SEED_TRAIN as SEEDS  # noqa: E402
 from tagger.suggest import choose  # noqa: E402
 from tagger.suggest.similarity import (  # noqa: E402
     centred_cosine,
@@ -56,10 +59,6 @@ from tagger.suggest.similarity import (  # noqa: E402
     normalized,
 )
 
-SHARED = ROOT.parent / "shared"
-SILVER = ROOT / "data" / "silver" / "topics-train-st.jsonl"
-GOLD = SHARED / "data" / "gold" / "topics-dev.jsonl"
-SEEDS = ROOT / "seeds" / "train.jsonl"
 LABEL = "space"
 TERMS = ["فضاء", "قمر صناعي", "مركبة فضائية", "ناسا"]
 QUERIES = ("examples", "terms", "examples+terms")
@@ -167,7 +166,7 @@ def main() -> int:
     if args.encoder is None:
         found = [d for d in (ROOT / "runs" / "quickstart" / "topics", ROOT / "runs" / "qs" / "topics")
                  if (d / "config.json").is_file()]
-        encoders = found[:1] or [SHARED / "models" / "arabic-mini-bert"]
+        encoders = found[:1] or [ENCODER]
     else:
         encoders = [Path(d) for d in args.encoder if d != "none"]
     from tagger.model import read_block
