@@ -95,50 +95,39 @@ class RawClient:
             self.writer = None
 
 
+class HttpxClient:
+    """``RawClient``'s interface over one shared ``httpx.AsyncClient`` (``--client httpx``)."""
+
+    def __init__(self, http, url: str) -> None:
+        self.http, self.url = http, url
+
+    async def post(self, path: str, payload: dict) -> int:
+        return (await self.http.post(self.url + path, json=payload)).status_code
+
+    async def close(self) -> None:  # the shared client is closed once, at the end
+        pass
+
+
 async def drive(url: str, texts: list[str], clients: int, seconds: float, max_requests: int,
                 kind: str = "raw") -> dict:
-    if kind == "raw":
-        return await drive_raw(url, texts, clients, seconds, max_requests)
-    import httpx
-
+    """``clients`` concurrent clients, one text per request, until ``seconds`` or ``max_requests``."""
     latencies: list[float] = []
     errors: dict[str, int] = {}
     sent = 0
     deadline = time.monotonic() + seconds
+    shared = None
+    if kind == "httpx":
+        import httpx
 
-    async def client(k: int, http: httpx.AsyncClient) -> None:
-        nonlocal sent
-        i = k
-        while time.monotonic() < deadline and sent < max_requests:
-            sent += 1
-            started = time.perf_counter()
-            try:
-                r = await http.post(url + "/v1/tag", json={"texts": [texts[i % len(texts)]]})
-                if r.status_code == 200:
-                    latencies.append(time.perf_counter() - started)
-                else:
-                    errors[str(r.status_code)] = errors.get(str(r.status_code), 0) + 1
-            except httpx.HTTPError as err:
-                errors[type(err).__name__] = errors.get(type(err).__name__, 0) + 1
-            i += clients
-
-    limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
-    async with httpx.AsyncClient(timeout=120, limits=limits) as http:
-        started = time.perf_counter()
-        await asyncio.gather(*(client(k, http) for k in range(clients)))
-        wall = time.perf_counter() - started
-    return summary(latencies, errors, wall)
-
-
-async def drive_raw(url: str, texts: list[str], clients: int, seconds: float, max_requests: int) -> dict:
-    latencies: list[float] = []
-    errors: dict[str, int] = {}
-    sent = 0
-    deadline = time.monotonic() + seconds
+        limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
+        shared = httpx.AsyncClient(timeout=120, limits=limits)
+        failures: tuple[type[BaseException], ...] = (httpx.HTTPError,)
+    else:
+        failures = (OSError, asyncio.IncompleteReadError, ValueError)
 
     async def client(k: int) -> None:
         nonlocal sent
-        http, i = RawClient(url), k
+        http, i = (HttpxClient(shared, url) if shared is not None else RawClient(url)), k
         try:
             while time.monotonic() < deadline and sent < max_requests:
                 sent += 1
@@ -149,7 +138,7 @@ async def drive_raw(url: str, texts: list[str], clients: int, seconds: float, ma
                         latencies.append(time.perf_counter() - started)
                     else:
                         errors[str(status)] = errors.get(str(status), 0) + 1
-                except (OSError, asyncio.IncompleteReadError, ValueError) as err:
+                except failures as err:
                     errors[type(err).__name__] = errors.get(type(err).__name__, 0) + 1
                     await http.close()
                 i += clients
@@ -157,7 +146,11 @@ async def drive_raw(url: str, texts: list[str], clients: int, seconds: float, ma
             await http.close()
 
     started = time.perf_counter()
-    await asyncio.gather(*(client(k) for k in range(clients)))
+    try:
+        await asyncio.gather(*(client(k) for k in range(clients)))
+    finally:
+        if shared is not None:
+            await shared.aclose()
     wall = time.perf_counter() - started
     return summary(latencies, errors, wall)
 
