@@ -18,6 +18,11 @@ Rows printed (micro-F1, macro-F1, per-label F1, sklearn metrics):
                        thresholded with its own label (averaged over ``--repeats`` fold assignments). The
                        honest estimate of what tuned thresholds give on new documents (the model's
                        checkpoint was still selected on dev).
+* ``model+lexW``       with ``--blend W``: each model's scores blended as ``lexical_blend: W`` blends them
+                       (:mod:`tagger.lexical`: ``(1 - W) * model + W * TF-IDF+LR``), the lexical model fitted on
+                       ``--silver`` (pass the set the models were trained on) and attached to the loaded model, so
+                       the scores come from the library's own inference path. The model's checkpoint was selected
+                       on its own scores; a model trained with ``lexical_blend`` selects it on the blended ones.
 
 The dev set is never used for training. Build the silver set first: ``python training/build_topic_silver.py``.
 Usage: ``python benchmarks/topics_dev.py [--silver data/silver/topics-train.jsonl] [--model runs/topics ...]``
@@ -133,6 +138,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--repeats", type=int, default=10, help="random fold assignments averaged in those rows")
     p.add_argument("--cv-repeats", type=int, default=3, help="fold assignments averaged in the tfidf-on-dev@cv row")
     p.add_argument("--labels", nargs="+", default=list(DEFAULT_LABELS))
+    p.add_argument("--blend", type=float, nargs="*", default=[],
+                   help="lexical_blend weights to add to each --model (a TF-IDF+LR fitted on --silver)")
     p.add_argument("--json", type=Path, default=None, help="also write the rows as JSON here")
     args = p.parse_args(argv)
     labels = tuple(args.labels)
@@ -167,9 +174,13 @@ def main(argv: list[str] | None = None) -> int:
     if args.model is None:
         print("model: skipped (pass --model DIR, a topic model trained by tagger train)")
     else:
+        from tagger.lexical import LexicalTopicModel
         from tagger.predict import Tagger
 
+        lexical: dict[tuple[str, ...], LexicalTopicModel] = {}  # by the head's label order
         runs: dict[str, list[dict]] = {"model": [], "model@0.5": [], "model@dev-tuned": [], "model@dev-crossfit": []}
+        for w in args.blend:
+            runs.update({f"model+lex{w:g}@{kind}": [] for kind in ("0.5", "dev-tuned", "dev-crossfit")})
         for path in args.model:
             tagger = Tagger.from_pretrained(str(path))
             order = [list(tagger.topic_labels).index(lab) for lab in labels]
@@ -181,6 +192,19 @@ def main(argv: list[str] | None = None) -> int:
             runs["model@dev-tuned"].append(row("model@dev-tuned" + tag, gold, mscores >= tune(gold, mscores), labels))
             runs["model@dev-crossfit"].append(
                 crossfit_row("model@dev-crossfit" + tag, gold, mscores, labels, args.folds, args.repeats))
+            for w in args.blend:
+                assert tagger.topics is not None
+                key = tuple(tagger.topic_labels)
+                if key not in lexical:
+                    lexical[key] = LexicalTopicModel.fit([r["text"] for r in silver], [r["topics"] for r in silver], key)
+                tagger.topics.lexical = lexical[key]
+                tagger.topics.block.lexical_blend = w
+                bscores = np.asarray(tagger.topic_scores(texts))[:, order]
+                name = f"model+lex{w:g}"
+                runs[f"{name}@0.5"].append(row(f"{name}@0.5" + tag, gold, bscores >= 0.5, labels))
+                runs[f"{name}@dev-tuned"].append(row(f"{name}@dev-tuned" + tag, gold, bscores >= tune(gold, bscores), labels))
+                runs[f"{name}@dev-crossfit"].append(
+                    crossfit_row(f"{name}@dev-crossfit" + tag, gold, bscores, labels, args.folds, args.repeats))
         for kind, found in runs.items():
             rows.extend(found)
             if len(found) > 1:

@@ -43,6 +43,7 @@ class TaggerBlock:
     stride: int = 32
     pooling: str = "max"
     passage_length: int = 0  # topics: also score passages of this many sub-tokens (0: whole windows only)
+    lexical_blend: float = 0.0  # topics: share of the lexical model (lexical.json + lexical.safetensors) in the score
     thresholds: dict[str, float] = field(default_factory=dict)
     topic_labels: list[str] = field(default_factory=list)  # joint: the document head's labels (``labels``: the tags)
     threshold_support: dict[str, dict[str, Any]] = field(default_factory=dict)  # label -> positives and source (tagger.calibration)
@@ -308,12 +309,14 @@ def save_model_dir(
     metrics: dict[str, Any] | None = None,
     card: str | None = None,
     overwrite: bool = False,
+    lexical: Any = None,
 ) -> Path:
     """Write the complete model directory next to ``out_dir`` and swap it in atomically.
 
     ``out_dir`` must pass :func:`check_output_dir` (missing, empty, or a model directory this library saved;
     ``overwrite=True`` allows another directory). Every file gets ``0o666 & ~umask``, every directory
     ``0o777 & ~umask``. Staging directories that a killed save left next to ``out_dir`` are removed first.
+    ``lexical``: the topic head's lexical model (:class:`tagger.lexical.LexicalTopicModel`), saved beside it.
     """
     from safetensors.torch import save_file
 
@@ -329,6 +332,8 @@ def save_model_dir(
         for name, state in extra_weights.items():
             save_file(state, str(tmp / name), metadata={"format": "pt"})
         tokenizer.save_pretrained(tmp)
+        if lexical is not None:
+            lexical.save(tmp)
         if training_config is not None:
             import yaml
 

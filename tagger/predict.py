@@ -20,7 +20,7 @@ from tagger.backends.pytorch import TorchRunner
 from tagger.errors import ModelLoadError
 from tagger.schema import Document, Entity, Prediction, TopicPrediction
 from tagger.tasks.ner import decode_entities
-from tagger.tasks.topics import pool_topic_scores, topic_predictions, topic_windows
+from tagger.tasks.topics import document_topic_scores, topic_predictions, topic_windows
 
 __all__ = ["Head", "Tagger", "TorchRunner", "topic_windows"]
 
@@ -114,7 +114,7 @@ class Tagger:
         if self.ner:
             entities = decode_entities(self.ner, docs, *runs["ner"])
         if self.topics:
-            scores = pool_topic_scores(self.topics.block, len(docs), *runs["topics"][1:])
+            scores = document_topic_scores(self.topics, docs, *runs["topics"][1:])
             topics = topic_predictions(self.topics.block, docs, scores, thresholds)  # type: ignore[assignment]
         return [Prediction(d.text, e, t) for d, e, t in zip(docs, entities, topics)]
 
@@ -195,7 +195,7 @@ class Tagger:
     def _topic_scores(self, docs: Sequence[Document]) -> np.ndarray:
         assert self.topics is not None
         _, windows, outputs = self._outputs(docs, ["topics"])["topics"]
-        return pool_topic_scores(self.topics.block, len(docs), windows, outputs)
+        return document_topic_scores(self.topics, docs, windows, outputs)
 
 
 def _check_texts(texts: Iterable[str]) -> list[str]:

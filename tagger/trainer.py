@@ -27,6 +27,7 @@ from tagger.data.io import DataError
 from tagger.errors import OutputError
 from tagger.examples import Collator, build_examples, read_all, resolve_labels
 from tagger.integrations.hf_datasets import data_sources
+from tagger.lexical import LexicalTopicModel, fit_on_documents
 from tagger.model import TaggerBlock, load_tokenizer, model_card, read_block, save_model_dir
 from tagger.predict import Tagger
 from tagger.savedir import check_output_dir, new_work_dir
@@ -130,11 +131,12 @@ def train(config: TrainConfig | str | Path | dict, overrides: list[str] | None =
             card = model_card(block, resolved, metrics, defaults)
             try:
                 save_model_dir(out, model, tokenizer, block, training_config=resolved, metrics=metrics, card=card,
-                               overwrite=cfg.overwrite)
+                               overwrite=cfg.overwrite, lexical=fit.lexical)
             except OutputError as err:  # something appeared at output_dir while training: keep the trained model
                 out = out.with_name(f"{out.name}-{time.strftime('%Y%m%d-%H%M%S')}")
                 logger.warning("%s; saving the trained model to %s instead", err, out)
-                save_model_dir(out, model, tokenizer, block, training_config=resolved, metrics=metrics, card=card)
+                save_model_dir(out, model, tokenizer, block, training_config=resolved, metrics=metrics, card=card,
+                               lexical=fit.lexical)
             logger.info("saved %s", out)
     finally:
         if not cfg.save_checkpoints:
@@ -149,6 +151,7 @@ class _Fit:
     block: TaggerBlock
     metrics: dict[str, Any]
     trainer: Any
+    lexical: LexicalTopicModel | None = None
 
     def tagger(self) -> Tagger:
         return self.trainer.make_tagger()
@@ -182,6 +185,8 @@ def _fit(cfg: TrainConfig, task: Task, labels: LabelSets, train_docs, annotated,
         stride=cfg.stride, pooling=cfg.pooling.value, passage_length=cfg.passage_length,
         entity_consistency=cfg.entity_consistency, trim_titles=cfg.trim_titles, base_model=cfg.model if not cfg.init_from else (base.base_model if base else ""),
     )
+    lexical = fit_on_documents(train_docs, names["topics"], cfg.seed) if cfg.lexical_blend else None
+    block.lexical_blend = cfg.lexical_blend if lexical is not None else 0.0
     steps_per_epoch = math.ceil(len(examples) / cfg.batch_size)
     eval_steps = max(1, steps_per_epoch // cfg.evaluations_per_epoch)
     has_dev = bool(dev_docs)
@@ -226,7 +231,7 @@ def _fit(cfg: TrainConfig, task: Task, labels: LabelSets, train_docs, annotated,
         callbacks=callbacks,
     )
     console.attach(trainer, eval_items=len(dev_docs) * len(examples) // max(1, len(train_docs)), early_stopping=bool(callbacks))
-    trainer.setup(cfg, task, tokenizer, block, dev_docs, dev_annotated, new_params, task.loss_state(cfg, examples))
+    trainer.setup(cfg, task, tokenizer, block, dev_docs, dev_annotated, new_params, task.loss_state(cfg, examples), lexical)
     trainer.train()
     metrics: dict[str, Any] = {"train_windows": len(examples), "global_step": trainer.state.global_step}
     if has_dev:
@@ -239,7 +244,7 @@ def _fit(cfg: TrainConfig, task: Task, labels: LabelSets, train_docs, annotated,
         block.thresholds = {x: 0.5 for x in topic_labels}
         if not fold:
             logger.warning("no topic-annotated dev documents: topic thresholds stay at 0.5")
-    return _Fit(trainer.model, tokenizer, block, metrics, trainer)
+    return _Fit(trainer.model, tokenizer, block, metrics, trainer, lexical)
 
 
 def _fold_scores(cfg: TrainConfig, task: Task, labels: LabelSets, docs, annotated, work: Path,
@@ -285,15 +290,15 @@ class _TaggerTrainer(Trainer):
     """Trainer with dev evaluation through ``Tagger``, a head learning rate and the task's loss."""
 
     def setup(self, cfg: TrainConfig, task: Task, tokenizer, block: TaggerBlock, dev_docs, dev_annotated,
-              new_params, loss_state: LossState) -> None:
-        self.tcfg, self.task, self.ttok, self.tblock = cfg, task, tokenizer, block
+              new_params, loss_state: LossState, lexical: LexicalTopicModel | None = None) -> None:
+        self.tcfg, self.task, self.ttok, self.tblock, self.lexical = cfg, task, tokenizer, block, lexical
         self.dev_docs, self.dev_annotated = dev_docs, dev_annotated
         self.new_params, self.loss_state = new_params, loss_state
 
     def make_tagger(self) -> Tagger:
         model = self.model
         runner = TorchRunner(model, device=str(next(model.parameters()).device), autocast=False)
-        return Tagger(**heads_of(self.tblock, self.ttok, runner), batch_size=self.tcfg.eval_batch_size)
+        return Tagger(**heads_of(self.tblock, self.ttok, runner, self.lexical), batch_size=self.tcfg.eval_batch_size)
 
     def dev_metrics(self) -> tuple[dict, dict[str, float]]:
         """Dev metrics of the current weights (the task's scorer); topic thresholds tuned on dev."""

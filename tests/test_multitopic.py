@@ -67,16 +67,16 @@ def test_passage_scores_pool_by_max_and_keep_saved_behaviour(trained_topics, tmp
     model = copy_model(trained_topics, tmp_path / "m")
     texts = [" ".join(["أطلقت وكالة الفضاء الإماراتية قمرا صناعيا جديدا"] * 6), "هجوم إلكتروني", ""]
     plain = Tagger.from_pretrained(model)
-    import tagger.predict as predict_module
+    import tagger.tasks.topics as topics_module
 
     seen: list[tuple[list, list]] = []
-    pool = predict_module.pool_topic_scores
+    pool = topics_module.pool_topic_scores
 
     def spy(block, n_docs, windows, outputs):
         seen.append((list(windows), list(outputs)))
         return pool(block, n_docs, windows, outputs)
 
-    monkeypatch.setattr(predict_module, "pool_topic_scores", spy)
+    monkeypatch.setattr(topics_module, "pool_topic_scores", spy)
     base = plain.topic_scores(texts)
     plain.topics.block.passage_length = 8
     pooled = plain.topic_scores(texts)

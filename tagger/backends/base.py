@@ -9,10 +9,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
 from tagger.decode import allowed_transitions
+from tagger.lexical import LexicalTopicModel
 from tagger.model import TaggerBlock
 
 Outputs = np.ndarray | Mapping[str, np.ndarray]
@@ -34,6 +36,7 @@ class Head:
     tokenizer: object
     runner: Runner
     output: str = ""
+    lexical: LexicalTopicModel | None = None  # topics with ``lexical_blend``: blended into the document scores
 
     def __post_init__(self) -> None:
         self.output = self.output or self.block.task
@@ -43,11 +46,21 @@ class Head:
         self.allowed = allowed_transitions(self.tags) if self.output == "ner" else None
 
 
-def heads_of(block: TaggerBlock, tokenizer: object, runner: Runner) -> dict[str, Head]:
-    """The heads of one loaded model, by output name (one for a single task, two for joint), sharing ``runner``."""
+def heads_of(block: TaggerBlock, tokenizer: object, runner: Runner,
+             lexical: LexicalTopicModel | None = None) -> dict[str, Head]:
+    """The heads of one loaded model, by output name (one for a single task, two for joint), sharing ``runner``;
+    ``lexical`` goes to the head whose settings blend it (``lexical_blend``)."""
     from tagger.tasks import get_task
 
-    return {name: Head(view, tokenizer, runner, name) for name, view in get_task(block.task).views(block).items()}
+    return {name: Head(view, tokenizer, runner, name, lexical if view.lexical_blend else None)
+            for name, view in get_task(block.task).views(block).items()}
+
+
+def saved_lexical(model_dir: Path, block: TaggerBlock) -> LexicalTopicModel | None:
+    """The lexical topic model saved with a model that blends one (``lexical_blend``), else None."""
+    if not block.lexical_blend:
+        return None
+    return LexicalTopicModel.load(model_dir, block.labels)
 
 
 def select(outputs: Outputs, name: str) -> np.ndarray:

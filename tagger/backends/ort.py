@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from tagger.backends.base import CPU_BATCH_TOKENS, GPU_BATCH_TOKENS, Head, Outputs, heads_of
+from tagger.backends.base import CPU_BATCH_TOKENS, GPU_BATCH_TOKENS, Head, Outputs, heads_of, saved_lexical
 from tagger.errors import ModelLoadError
 from tagger.model import load_tokenizer, read_block
 
@@ -57,7 +57,8 @@ def onnx_heads(model_dir: str | os.PathLike, device: str | None = None, threads:
     """The heads of an exported directory (``model_dir/model.onnx``; tokenizer and settings from the dir)."""
     model_dir = Path(model_dir)
     block = read_block(model_dir)
-    return heads_of(block, load_tokenizer(str(model_dir)), OnnxRunner(model_dir / ONNX_FILE, threads=threads, device=device))
+    return heads_of(block, load_tokenizer(str(model_dir)), OnnxRunner(model_dir / ONNX_FILE, threads=threads, device=device),
+                    saved_lexical(model_dir, block))
 
 
 def onnx_head(model_dir: str | os.PathLike, device: str | None = None, threads: int | None = None) -> Head:

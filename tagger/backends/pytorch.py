@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from tagger import console
-from tagger.backends.base import CPU_BATCH_TOKENS, GPU_BATCH_TOKENS, Head, Outputs, heads_of
+from tagger.backends.base import CPU_BATCH_TOKENS, GPU_BATCH_TOKENS, Head, Outputs, heads_of, saved_lexical
 from tagger.model import load_tokenizer, read_block
 
 PRECISIONS = ("auto", "fp32", "bf16")
@@ -59,4 +59,5 @@ def torch_heads(model_dir: Path, device: str | None = None, precision: str = "au
 
     block = read_block(model_dir)
     model = get_task(block.task).load_model(model_dir)
-    return heads_of(block, load_tokenizer(str(model_dir)), TorchRunner(model, device, precision=precision))
+    return heads_of(block, load_tokenizer(str(model_dir)), TorchRunner(model, device, precision=precision),
+                    saved_lexical(Path(model_dir), block))

@@ -118,13 +118,13 @@ def model_certainty(tagger: Any, texts: Sequence[str]) -> Certainty:
         if tagger.has_topics and not tagger.has_ner:
             topic_parts.append(topic_distance(tagger.topic_scores(chunk), tagger.topic_labels, tagger.thresholds))
             continue
-        from tagger.tasks.topics import pool_topic_scores
+        from tagger.tasks.topics import document_topic_scores
 
         docs = [Document(text=t) for t in chunk]
         runs = tagger._outputs(docs, ["ner", "topics"] if tagger.has_topics else ["ner"])
         ner_parts.append(ner_margin(docs, *runs["ner"]))
         if tagger.has_topics:
-            scores = pool_topic_scores(tagger.topics.block, len(docs), *runs["topics"][1:])
+            scores = document_topic_scores(tagger.topics, docs, *runs["topics"][1:])
             topic_parts.append(topic_distance(scores, tagger.topic_labels, tagger.thresholds))
     topics = _concat(topic_parts)
     ner = _concat(ner_parts)

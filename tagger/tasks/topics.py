@@ -210,9 +210,12 @@ def threshold_card(block: TaggerBlock) -> list[str]:
         s = support.get(label)
         return f"{s.get('positives', '?')} ({s.get('source', '?')})" if s else "-"
 
+    blend = (f" Each document score is {1 - block.lexical_blend:.2f} x the pooled head score + {block.lexical_blend:.2f} x "
+             "a TF-IDF character n-gram + logistic regression model fitted on the same training documents "
+             "(`lexical.json`, `lexical.safetensors`; tagger.lexical)." if block.lexical_blend else "")
     return [
-        f"Multi-label (sigmoid); window scores pooled by `{block.pooling}`. Thresholds (tuned on dev; a label with "
-        "few dev positives by cross-validation, see tagger.calibration):",
+        f"Multi-label (sigmoid); window scores pooled by `{block.pooling}`.{blend} Thresholds (tuned on dev; a label "
+        "with few dev positives by cross-validation, see tagger.calibration):",
         "",
         "| label | threshold | positives behind it |",
         "|---|---|---|",
@@ -243,6 +246,20 @@ def pool_topic_scores(block: TaggerBlock, n_docs: int, windows: Sequence[Window]
         return np.zeros((n_docs, len(block.labels)), dtype=np.float32)
     probs = 1.0 / (1.0 + np.exp(-np.stack(outputs)))
     return pool_scores(probs, [w.doc for w in windows], n_docs, block.pooling)
+
+
+def document_topic_scores(head: Any, docs: Sequence[Document], windows: Sequence[Window],
+                          outputs: Sequence[np.ndarray]) -> np.ndarray:
+    """The document scores of a topic head (a :class:`tagger.backends.Head`): its window scores pooled
+    (:func:`pool_topic_scores`), blended with its lexical model's scores of the whole texts when the model has one
+    (``lexical_blend``, :mod:`tagger.lexical`). The one place a topic score is made: prediction, dev evaluation
+    during training, calibration, reports and suggestions all call it."""
+    scores = pool_topic_scores(head.block, len(docs), windows, outputs)
+    if head.lexical is None or not head.block.lexical_blend:
+        return scores
+    from tagger.lexical import blend_scores
+
+    return blend_scores(scores, head.lexical.scores([d.text for d in docs]), head.block.lexical_blend)
 
 
 def topic_predictions(block: TaggerBlock, docs: Sequence[Document], scores: np.ndarray,
