@@ -62,6 +62,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--test", type=Path, default=SEEDS_DIR / "test.jsonl")
     p.add_argument("--gold-dev", type=Path, default=GOLD_DEV)
     p.add_argument("--repeats", type=int, default=10)
+    p.add_argument("--paragraph-words", type=int, default=None,
+                   help="the lexical model's paragraph pooling (lines of at least N words; 0: whole texts only)")
     p.add_argument("--json", type=Path, default=None)
     args = p.parse_args(argv)
 
@@ -86,6 +88,8 @@ def main(argv: list[str] | None = None) -> int:
             t0 = time.perf_counter()
             lexical[labels] = LexicalTopicModel.fit([r["text"] for r in train], [r.get("topics") or [] for r in train], labels)
             print(f"lexical model fitted on {len(train)} documents of {args.train} in {time.perf_counter() - t0:.1f}s")
+            if args.paragraph_words is not None:
+                lexical[labels].paragraph_words = args.paragraph_words
         gold = {k: [set(r.get("topics") or []) & set(labels) for r in v] for k, v in sets.items()}
         for w in args.blend:
             tagger.topics.lexical = lexical[labels] if w else None

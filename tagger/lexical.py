@@ -7,9 +7,11 @@ plain arrays: the n-gram vocabulary and settings in ``lexical.json``, ``idf``, `
 preprocessing, n-grams, sublinear tf, idf and L2 norm), so a saved model needs neither scikit-learn nor pickle to
 load, and an ONNX export carries the two files and scores with them exactly as torch does.
 
-Why a blend: the character n-gram model is steadier across outlets (its scores need less threshold tuning) and the
-encoder is better on paraphrase and on multi-topic documents; their mean probability is the document score
-(:func:`blend_scores`), thresholded like any topic score.
+Why a blend: on this project's data the character n-gram model is steadier across outlets (its scores need less
+threshold tuning) and the encoder keeps multi-topic documents whole; their weighted mean probability is the
+document score (:func:`blend_scores`), thresholded like any topic score. The lexical model scores a text whole and
+paragraph by paragraph and keeps the max, so that a topic one paragraph carries survives (measured in
+``benchmarks/lexical_blend.py``; scored whole, it diluted the minor topics of multi-topic documents).
 """
 
 from __future__ import annotations
