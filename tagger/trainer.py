@@ -295,21 +295,27 @@ class _TaggerTrainer(Trainer):
         self.dev_docs, self.dev_annotated = dev_docs, dev_annotated
         self.new_params, self.loss_state = new_params, loss_state
 
-    def make_tagger(self) -> Tagger:
+    def make_tagger(self, blend: bool = True) -> Tagger:
+        """The model being trained as a ``Tagger``; ``blend=False`` leaves out the lexical model (``lexical_blend``)."""
         model = self.model
         runner = TorchRunner(model, device=str(next(model.parameters()).device), autocast=False)
-        return Tagger(**heads_of(self.tblock, self.ttok, runner, self.lexical), batch_size=self.tcfg.eval_batch_size)
+        lexical = self.lexical if blend else None
+        return Tagger(**heads_of(self.tblock, self.ttok, runner, lexical), batch_size=self.tcfg.eval_batch_size)
 
-    def dev_metrics(self) -> tuple[dict, dict[str, float]]:
-        """Dev metrics of the current weights (the task's scorer); topic thresholds tuned on dev."""
+    def dev_metrics(self, blend: bool = True) -> tuple[dict, dict[str, float]]:
+        """Dev metrics of the current weights (the task's scorer); topic thresholds tuned on dev. ``blend=False``:
+        of the head alone, without its lexical model."""
         was_training = self.model.training
         try:
-            return self.task.evaluate(self.make_tagger(), self.dev_docs, tune=True, annotated=self.dev_annotated)
+            return self.task.evaluate(self.make_tagger(blend), self.dev_docs, tune=True, annotated=self.dev_annotated)
         finally:
             self.model.train(was_training)
 
     def evaluate(self, eval_dataset=None, ignore_keys=None, metric_key_prefix: str = "eval") -> dict[str, float]:
-        metrics, _ = self.dev_metrics()
+        # Checkpoints are selected on the head's own dev F1: the lexical model of ``lexical_blend`` does not change
+        # while the head trains, and the blend's dev F1 saturates early on a small dev set (the first checkpoint
+        # would win every tie). Thresholds and the final dev metrics are the blend's (``_fit``).
+        metrics, _ = self.dev_metrics(blend=False)
         flat = {f"{metric_key_prefix}_f1": metrics["f1"]}
         if "ner" in metrics:
             flat[f"{metric_key_prefix}_default_f1"] = metrics["ner"]["default"]["f1"]

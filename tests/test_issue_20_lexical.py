@@ -172,3 +172,19 @@ def test_config_and_data_errors(tiny_encoder, tmp_path):
         _train(tiny_encoder, tmp_path / "out", train=str(no_topics), dev=None, labels=["5G", "space"],
                lexical_blend=0.5)
     assert not (tmp_path / "out").exists()
+
+
+def test_checkpoints_are_selected_on_the_head_alone_and_thresholds_tuned_on_the_blend(tiny_encoder, tmp_path,
+                                                                                       monkeypatch):
+    from tagger.tasks.topics import TopicsTask
+
+    seen: list[bool] = []
+    evaluate = TopicsTask.evaluate
+
+    def spy(self, tagger, docs, tune=False, annotated=None):
+        seen.append(tagger.topics.lexical is not None)
+        return evaluate(self, tagger, docs, tune, annotated)
+
+    monkeypatch.setattr(TopicsTask, "evaluate", spy)
+    _train(tiny_encoder, tmp_path / "m", lexical_blend=0.5, evaluations_per_epoch=2, calibration_folds=0)
+    assert len(seen) >= 4 and seen[-1] is True and not any(seen[:-1])  # every evaluation during training: head alone
