@@ -77,3 +77,23 @@ def test_dev_cv_scores_are_out_of_fold(bench):
     # out-of-fold: a document whose label contradicts its twins is not recalled from its own label
     flipped = [["space"] if i == 19 else t for i, t in enumerate(topics)]
     assert bench.dev_cv_scores(texts, flipped, ["space"], folds=5, seed=0)[19, 0] < 0.5
+
+
+def test_blend_rows_score_the_model_with_its_lexical_model_attached(bench, trained_topics, tmp_path, capsys):
+    import json
+
+    from conftest import FIXTURES
+
+    out = tmp_path / "rows.json"
+    recs = [json.loads(line) for line in (FIXTURES / "topics_small.jsonl").read_text(encoding="utf-8").splitlines()]
+    data = tmp_path / "topics.jsonl"  # every fixture text 4 times, so that each cross-validation fold has positives
+    data.write_text("".join(json.dumps({"text": f"{r['text']} {k}", "topics": r.get("topics", [])}, ensure_ascii=False)
+                            + "\n" for k in range(4) for r in recs), encoding="utf-8")
+    data = str(data)
+    rc = bench.main(["--dev", data, "--silver", data, "--model", str(trained_topics), "--blend", "0.5", "--folds", "2",
+                     "--repeats", "1", "--cv-repeats", "1", "--json", str(out)])
+    assert rc == 0
+    rows = {r["name"]: r for r in json.loads(out.read_text(encoding="utf-8"))}
+    assert {"model@dev-tuned", "model+lex0.5@dev-tuned", "model+lex0.5@dev-crossfit", "model+lex0.5@0.5"} <= set(rows)
+    assert all(0.0 <= rows[name]["micro_f1"] <= 1.0 for name in rows)
+    assert "| model+lex0.5@dev-crossfit |" in capsys.readouterr().out
