@@ -33,7 +33,7 @@ if str(ROOT) not in sys.path:
 
 from benchmarks._paths import GOLD_DEV, HOLDOUT, SEEDS_DIR, SILVER  # noqa: E402
 from benchmarks.multitopic import composed_sets, read_jsonl  # noqa: E402
-from benchmarks.topics_dev import crossfit  # noqa: E402
+from benchmarks.topics_dev import crossfit_row  # noqa: E402
 
 
 def micro_f1(gold: list[set[str]], scores: np.ndarray, labels: tuple[str, ...], thr: dict[str, float]) -> float:
@@ -43,14 +43,10 @@ def micro_f1(gold: list[set[str]], scores: np.ndarray, labels: tuple[str, ...], 
 
 
 def crossfit_f1(gold: list[set[str]], scores: np.ndarray, labels: tuple[str, ...], repeats: int) -> float:
-    """Micro-F1 with each document thresholded by values tuned on the other 4 of 5 folds (mean of ``repeats``)."""
+    """Micro-F1 with each document thresholded by values tuned on the other 4 of 5 folds (mean of ``repeats``):
+    ``topics_dev.py``'s cross-fitted row."""
     y = np.array([[lab in g for lab in labels] for g in gold], dtype=int)
-    out = []
-    for seed in range(repeats):
-        pred = crossfit(y, scores, 5, seed)
-        tp, fp, fn = int((pred & (y == 1)).sum()), int((pred & (y == 0)).sum()), int((~pred & (y == 1)).sum())
-        out.append(2 * tp / max(1, 2 * tp + fp + fn))
-    return float(np.mean(out))
+    return float(crossfit_row("crossfit", y, scores, labels, 5, repeats)["micro_f1"])
 
 
 def main(argv: list[str] | None = None) -> int:

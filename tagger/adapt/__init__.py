@@ -231,8 +231,8 @@ def _train(model: Any, tokenizer: Any, rows: list[dict[str, Any]], work: Path, o
     from tagger import console
     from tagger.trainer import _warmup_args
 
-    last = last_checkpoint(work / "checkpoints")
     checkpoints = work / "checkpoints"
+    last = last_checkpoint(checkpoints)
     args = TrainingArguments(
         output_dir=str(checkpoints), per_device_train_batch_size=opts.batch_size, learning_rate=opts.learning_rate,
         num_train_epochs=opts.epochs, max_steps=opts.max_steps, **_warmup_args(TrainingArguments, 0.06), weight_decay=0.01,
@@ -271,6 +271,6 @@ def _cuda() -> bool:
 
 
 def _write_json(path: Path, data: dict[str, Any]) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-    os.replace(tmp, path)
+    from tagger.annotate.formats import write_atomic
+
+    write_atomic(path, json.dumps(data, indent=2, ensure_ascii=False) + "\n")

@@ -140,9 +140,9 @@ def mlm_loss(model: Any, batches: list[dict[str, Any]]) -> float:
 
     model.eval()
     total, count = 0.0, 0
+    device = next(model.parameters()).device
     with torch.inference_mode():
         for batch in batches:
-            device = next(model.parameters()).device
             out = model(**{k: v.to(device) for k, v in batch.items()})
             n = int((batch["labels"] != -100).sum())
             if n:

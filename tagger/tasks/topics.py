@@ -251,8 +251,8 @@ def pool_topic_scores(block: TaggerBlock, n_docs: int, windows: Sequence[Window]
 def document_topic_scores(head: Any, docs: Sequence[Document], windows: Sequence[Window],
                           outputs: Sequence[np.ndarray]) -> np.ndarray:
     """The document scores of a topic head (a :class:`tagger.backends.Head`): its window scores pooled
-    (:func:`pool_topic_scores`), blended with its lexical model's scores of the whole texts when the model has one
-    (``lexical_blend``, :mod:`tagger.lexical`). The one place a topic score is made: prediction, dev evaluation
+    (:func:`pool_topic_scores`), blended with its lexical model's scores of the texts (whole and per paragraph)
+    when the model has one (``lexical_blend``, :mod:`tagger.lexical`). The one place a topic score is made: prediction, dev evaluation
     during training, calibration, reports and suggestions all call it."""
     scores = pool_topic_scores(head.block, len(docs), windows, outputs)
     if head.lexical is None or not head.block.lexical_blend:
