@@ -184,4 +184,5 @@ def tune_thresholds(
 
 
 def apply_thresholds(scores: np.ndarray, labels: Sequence[str], thresholds: dict[str, float]) -> list[tuple[str, ...]]:
-    return [tuple(lab for j, lab in enumerate(labels) if row[j] >= thresholds[lab]) for row in scores]
+    rows = np.asarray(scores, dtype=np.float64)  # float64 like the thresholds (a float32 row compares in float32)
+    return [tuple(lab for j, lab in enumerate(labels) if row[j] >= thresholds[lab]) for row in rows]

@@ -51,3 +51,27 @@ def test_decode_clitic_policy():
     assert clitic_length("للاتصالات") == 0
     assert clitic_length("وكينيا", {"كينيا"}) == 1
     assert clitic_length("كاليفورنيا", {"كاليفورنيا"}) == 0
+
+
+def test_decode_labels_chosen_agree_with_reported_scores_for_float32_scores():
+    """CI failure: a float32 score compared with a tuned float64 threshold is compared in float32 (NEP 50), so a
+    label could be chosen while its reported score was under its threshold. Scores adjacent in float32 are what a
+    tiny model gives; the tuned threshold falls half-way between them."""
+    from types import SimpleNamespace
+
+    from tagger.decode import apply_thresholds
+    from tagger.schema import Document
+    from tagger.tasks.topics import topic_predictions
+
+    lo = np.float32(0.5)
+    hi = np.nextafter(lo, np.float32(1))
+    scores = np.array([[hi], [lo]], dtype=np.float32)
+    th = tune_thresholds([{"a"}, set()], scores, ["a"])
+    assert float(lo) < th["a"] <= float(hi)
+    assert lo >= th["a"]  # the float32 comparison this guards against: it would pick the second document
+    block = SimpleNamespace(labels=("a",), thresholds=th)
+    preds = topic_predictions(block, [Document(text="x"), Document(text="y")], scores, None)
+    assert [p.labels for p in preds] == [("a",), ()]
+    for p in preds:
+        assert all(p.scores[lab] >= p.thresholds[lab] for lab in p.labels)
+    assert apply_thresholds(scores, ["a"], th) == [("a",), ()]

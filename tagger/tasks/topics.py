@@ -273,7 +273,9 @@ def topic_predictions(block: TaggerBlock, docs: Sequence[Document], scores: np.n
             raise ValueError(f"thresholds for unknown label(s) {unknown}; labels are {labels}")
         thresholds.update({k: float(v) for k, v in override.items()})
     out = []
-    for doc, row in zip(docs, scores):
+    # decided in float64, the precision of the thresholds and of the scores reported: a float32 row compared with a
+    # Python float is compared in float32 (NEP 50), which can pick a label whose reported score is under its threshold
+    for doc, row in zip(docs, np.asarray(scores, dtype=np.float64)):
         empty = not doc.text.strip()
         chosen = () if empty else tuple(lab for j, lab in enumerate(labels) if row[j] >= thresholds[lab])
         out.append(TopicPrediction(chosen, {lab: float(row[j]) for j, lab in enumerate(labels)}, dict(thresholds)))
