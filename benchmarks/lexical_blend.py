@@ -57,6 +57,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--dev", type=Path, default=SEEDS_DIR / "dev.jsonl", help="the dev file thresholds are tuned on")
     p.add_argument("--test", type=Path, default=SEEDS_DIR / "test.jsonl")
     p.add_argument("--gold-dev", type=Path, default=GOLD_DEV)
+    p.add_argument("--subheading-words", type=int, nargs="+", default=[0],
+                   help="sub-heading rule(s) to measure with each blend > 0 (subheading_words; 0: off)")
     p.add_argument("--repeats", type=int, default=10)
     p.add_argument("--paragraph-words", type=int, default=None,
                    help="the lexical model's paragraph pooling (lines of at least N words; 0: whole texts only)")
@@ -87,13 +89,14 @@ def main(argv: list[str] | None = None) -> int:
             if args.paragraph_words is not None:
                 lexical[labels].paragraph_words = args.paragraph_words
         gold = {k: [set(r.get("topics") or []) & set(labels) for r in v] for k, v in sets.items()}
-        for w in args.blend:
+        for w, sub in [(b, s) for b in args.blend for s in (args.subheading_words if b else [0])]:
             tagger.topics.lexical = lexical[labels] if w else None
             tagger.topics.block.lexical_blend = w
+            tagger.topics.block.subheading_words = sub
             scores = {k: tagger.topic_scores([r["text"] for r in v]) for k, v in sets.items()}
             thr = tune_thresholds(gold["dev"], scores["dev"], labels) if w else tagger.thresholds
             art = tagger.topic_scores([article])[0]
-            r = {"model": str(path), "blend": w, "thresholds": thr,
+            r = {"model": str(path), "blend": w, "subheading_words": sub, "thresholds": thr,
                  "test": micro_f1(gold["test"], scores["test"], labels, thr),
                  "composed": micro_f1(gold["composed"], scores["composed"], labels, thr),
                  "gold_dev": micro_f1(gold["gold_dev"], scores["gold_dev"], labels, thr),
@@ -101,19 +104,20 @@ def main(argv: list[str] | None = None) -> int:
                  "article": [lab for j, lab in enumerate(labels) if art[j] >= thr[lab]],
                  "article_scores": dict(zip(labels, map(float, art)))}
             rows.append(r)
-            print(f"{path} blend {w:g}: test {r['test']:.3f}  composed {r['composed']:.3f}  gold dev {r['gold_dev']:.3f} "
+            print(f"{path} blend {w:g} subheading_words {sub}: test {r['test']:.3f}  composed {r['composed']:.3f}  "
+                  f"gold dev {r['gold_dev']:.3f} "
                   f"(cross-fitted {r['gold_dev_crossfit']:.3f})  article {len(r['article'])}/4 {r['article']}", flush=True)
-    print("\n| blend | models | test | composed held-out | gold dev | gold dev cross-fitted | seed article |")
-    print("|---|---|---|---|---|---|---|")
-    for w in args.blend:
-        mine = [r for r in rows if r["blend"] == w]
+    print("\n| blend | subheading_words | models | test | composed held-out | gold dev | gold dev cross-fitted | seed article |")
+    print("|---|---|---|---|---|---|---|---|")
+    for w, sub in dict.fromkeys((r["blend"], r["subheading_words"]) for r in rows):
+        mine = [r for r in rows if (r["blend"], r["subheading_words"]) == (w, sub)]
 
         def cell(key: str, mine: list[dict] = mine) -> str:
             vals = [r[key] for r in mine]
             return f"{np.mean(vals):.3f} ± {np.std(vals):.3f} ({' / '.join(f'{v:.3f}' for v in vals)})"
 
         arts = " / ".join(f"{len(r['article'])}/4" for r in mine)
-        print(f"| {w:g} | {len(mine)} | {cell('test')} | {cell('composed')} | {cell('gold_dev')} | "
+        print(f"| {w:g} | {sub} | {len(mine)} | {cell('test')} | {cell('composed')} | {cell('gold_dev')} | "
               f"{cell('gold_dev_crossfit')} | {arts} |")
     if args.json:
         args.json.write_text(json.dumps(rows, indent=2, ensure_ascii=False), encoding="utf-8")

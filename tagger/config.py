@@ -97,6 +97,7 @@ class TrainConfig:
     passage_length: int = field(default=0, metadata={"help": "topics: also score passages of this many sub-tokens and pool them with the windows (0: off)"})
     train_passages: bool = field(default=False, metadata={"help": "topics, with passage_length: also train on the passages of single-topic training documents"})
     lexical_blend: float = field(default=0.0, metadata={"help": "topics: weight of a TF-IDF char n-gram + logistic regression model fitted on the same training documents, averaged with the head's scores (saved without pickle, tagger.lexical); 0 = off"})
+    subheading_words: int = field(default=0, metadata={"help": "topics, with lexical_blend: a sub-heading (a line after the first of at most this many words, without sentence-final punctuation) announces its topics: its comma-separated items are scored by the lexical model and count in the lexical score, and a document scores at least its best item (tagger.lexical.subheading_items); 0 = off"})
     pos_weight: str | None = field(default=None, metadata={"help": "topics: 'auto' = per-label neg/pos BCE weight (capped at 10)"})
     label_smoothing: float = field(default=0.0, metadata={"help": "label smoothing: ner token loss; topics BCE targets 0/1 -> eps/2, 1-eps/2"})
     rehearsal: bool | None = field(default=None, metadata={"help": "with init_from: the kept labels of the training documents take the old model's outputs as targets (null: when labels are added, in files that carry none of the kept labels; true: all; false: off; tagger.rehearsal)"})
@@ -147,6 +148,9 @@ class TrainConfig:
             (not self.replay or self.init_from, "replay needs init_from (it replays the old model's training data)"),
             (0 <= self.lexical_blend < 1, "lexical_blend must be in [0, 1) (the lexical model's share of the topic score)"),
             (self.task is Task.TOPICS or self.lexical_blend == 0, "lexical_blend is for task: topics"),
+            (self.subheading_words >= 0, "subheading_words must be >= 0 (0: off)"),
+            (self.subheading_words == 0 or self.lexical_blend > 0,
+             "subheading_words needs lexical_blend > 0 (the lexical model scores the sub-headings)"),
             (self.task is not Task.JOINT or self.passage_length == 0,
              "passage_length is for task: topics (a joint model scores whole windows, one pass for both heads)"),
             (self.topic_labels is None or self.task is Task.JOINT,

@@ -19,6 +19,7 @@ from __future__ import annotations
 import json
 import logging
 import math
+import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -105,6 +106,18 @@ class LexicalTopicModel:
         probs = (1.0 / (1.0 + np.exp(-out))).astype(np.float32)
         probs[:, [j for j, lab in enumerate(self.labels) if lab in self.uncovered]] = np.nan
         return probs
+
+    def subheading_scores(self, texts: Sequence[str], max_words: int) -> np.ndarray:
+        """Per-label probabilities ``[n, L]`` of each text's sub-headings (:func:`subheading_items`): the max over
+        its items, each scored alone. NaN where a text has no sub-heading and for :attr:`uncovered` labels, so
+        that ``np.fmax`` with another score leaves that score as it is."""
+        out = np.full((len(texts), len(self.labels)), np.nan, dtype=np.float64)
+        for i, text in enumerate(texts):
+            items = subheading_items(text, max_words)
+            if items:
+                out[i] = 1.0 / (1.0 + np.exp(-np.max([self.logits(x) for x in items], axis=0)))
+        out[:, [j for j, lab in enumerate(self.labels) if lab in self.uncovered]] = np.nan
+        return out.astype(np.float32)
 
     # ------------------------------------------------------------------ files
     def save(self, directory: str | Path) -> None:
@@ -211,6 +224,31 @@ def paragraphs(text: str, min_words: int) -> list[str]:
     if min_words <= 0:
         return []
     return [line for line in text.split("\n") if len(line.split()) >= min_words]
+
+
+_SENTENCE_END = re.compile(r"[.!?؟:;؛…]\s*$")
+_LIST_ITEM = re.compile(r"^\s*(?:[-–•*▪·]|[0-9٠-٩]+\s*[.)\-])")
+_ITEM_SEPARATORS = re.compile(r"\s*[،,؛;|]\s*|\s+[-–]\s+|\.{2,}")
+
+
+def subheadings(text: str, max_words: int) -> list[str]:
+    """The sub-headings of ``text``: lines after its first non-empty one (the title, which the whole-text score
+    already reads) with 2 to ``max_words`` words, no sentence-final punctuation and no list bullet or number.
+    The topic guidelines count a topic that "a headline or sub-headline announces as a subject" even when the
+    text then gives it a sentence or two; a whole-article score dilutes such a topic (the seed article announces
+    space cooperation in a sub-heading only). None when ``max_words`` is 0."""
+    if max_words <= 0:
+        return []
+    lines = [line.strip() for line in text.split("\n") if line.strip()]
+    return [line for line in lines[1:]
+            if 2 <= len(line.split()) <= max_words and not _SENTENCE_END.search(line) and not _LIST_ITEM.match(line)]
+
+
+def subheading_items(text: str, max_words: int) -> list[str]:
+    """The subjects a text's sub-headings announce: each sub-heading (:func:`subheadings`) split at commas,
+    semicolons, dashes and ellipses ("talks; focus on smart government, the digital economy and space
+    cooperation" -> the lead-in and three items; a sub-heading without separators is one item)."""
+    return [part for line in subheadings(text, max_words) for part in _ITEM_SEPARATORS.split(line) if part.strip()]
 
 
 def blend_scores(model_scores: np.ndarray, lexical_scores: np.ndarray, weight: float) -> np.ndarray:

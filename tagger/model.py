@@ -44,6 +44,7 @@ class TaggerBlock:
     pooling: str = "max"
     passage_length: int = 0  # topics: also score passages of this many sub-tokens (0: whole windows only)
     lexical_blend: float = 0.0  # topics: share of the lexical model (lexical.json + lexical.safetensors) in the score
+    subheading_words: int = 0  # topics with lexical_blend: sub-headings of at most this many words announce topics (0: off)
     thresholds: dict[str, float] = field(default_factory=dict)
     topic_labels: list[str] = field(default_factory=list)  # joint: the document head's labels (``labels``: the tags)
     threshold_support: dict[str, dict[str, Any]] = field(default_factory=dict)  # label -> positives and source (tagger.calibration)

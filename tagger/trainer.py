@@ -184,7 +184,7 @@ def _fit(cfg: TrainConfig, task: Task, labels: LabelSets, train_docs, annotated,
         normalization=asdict(cfg.normalization), max_length=max_length,
         stride=cfg.stride, pooling=cfg.pooling.value, passage_length=cfg.passage_length,
         entity_consistency=cfg.entity_consistency, trim_titles=cfg.trim_titles, base_model=cfg.model if not cfg.init_from else (base.base_model if base else ""),
-        lexical_blend=cfg.lexical_blend,
+        lexical_blend=cfg.lexical_blend, subheading_words=cfg.subheading_words,
     )
     lexical = fit_on_documents(train_docs, names["topics"], cfg.seed) if cfg.lexical_blend else None
     steps_per_epoch = math.ceil(len(examples) / cfg.batch_size)

@@ -213,6 +213,10 @@ def threshold_card(block: TaggerBlock) -> list[str]:
     blend = (f" Each document score is {1 - block.lexical_blend:.2f} x the pooled head score + {block.lexical_blend:.2f} x "
              "a TF-IDF character n-gram + logistic regression model fitted on the same training documents "
              "(`lexical.json`, `lexical.safetensors`; tagger.lexical)." if block.lexical_blend else "")
+    if block.lexical_blend and block.subheading_words:
+        blend += (f" A sub-heading (a line after the first, of at most {block.subheading_words} words, without "
+                  "sentence-final punctuation) announces its topics: its comma-separated items count in the lexical "
+                  "score, and the document scores at least its best item (tagger.lexical.subheading_items).")
     return [
         f"Multi-label (sigmoid); window scores pooled by `{block.pooling}`.{blend} Thresholds (tuned on dev; a label "
         "with few dev positives by cross-validation, see tagger.calibration):",
@@ -252,14 +256,23 @@ def document_topic_scores(head: Any, docs: Sequence[Document], windows: Sequence
                           outputs: Sequence[np.ndarray]) -> np.ndarray:
     """The document scores of a topic head (a :class:`tagger.backends.Head`): its window scores pooled
     (:func:`pool_topic_scores`), blended with its lexical model's scores of the texts (whole and per paragraph)
-    when the model has one (``lexical_blend``, :mod:`tagger.lexical`). The one place a topic score is made: prediction, dev evaluation
-    during training, calibration, reports and suggestions all call it."""
-    scores = pool_topic_scores(head.block, len(docs), windows, outputs)
-    if head.lexical is None or not head.block.lexical_blend:
+    when the model has one (``lexical_blend``, :mod:`tagger.lexical`), and raised to what its sub-headings announce
+    (``subheading_words``). The one place a topic score is made: prediction, dev evaluation during training,
+    calibration, reports and suggestions all call it."""
+    block = head.block
+    scores = pool_topic_scores(block, len(docs), windows, outputs)
+    if head.lexical is None or not block.lexical_blend:
         return scores
     from tagger.lexical import blend_scores
 
-    return blend_scores(scores, head.lexical.scores([d.text for d in docs]), head.block.lexical_blend)
+    texts = [d.text for d in docs]
+    lexical = head.lexical.scores(texts)
+    if not block.subheading_words:
+        return blend_scores(scores, lexical, block.lexical_blend)
+    # a topic that a sub-heading announces (``subheading_words``): its item counts in the lexical max, and the
+    # document scores at least that item (NaN where a text has no sub-heading: fmax keeps the other score)
+    announced = head.lexical.subheading_scores(texts, block.subheading_words)
+    return np.fmax(blend_scores(scores, np.fmax(lexical, announced), block.lexical_blend), announced).astype(np.float32)
 
 
 def topic_predictions(block: TaggerBlock, docs: Sequence[Document], scores: np.ndarray,
