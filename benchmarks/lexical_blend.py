@@ -13,6 +13,8 @@ For each ``--model`` (e.g. one per seed of a recipe) and each weight ``--blend W
   from other outlets (at those thresholds, and with thresholds cross-fitted on gold dev itself: 5 folds x
   ``--repeats``), and the seed article (topics found, of its 4).
 
+With ``--subheading-words 0 15`` each blend is measured without and with the sub-heading rule (``subheading_words``).
+
 Usage (the quickstart recipe, three seeds):
 ``python benchmarks/lexical_blend.py --model runs/qs/s42 runs/qs/s7 runs/qs/s13 --blend 0 0.3 0.5 --json OUT``
 """
