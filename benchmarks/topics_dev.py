@@ -21,8 +21,8 @@ Rows printed (micro-F1, macro-F1, per-label F1, sklearn metrics):
 * ``model+lexW``       with ``--blend W``: each model's scores blended as ``lexical_blend: W`` blends them
                        (:mod:`tagger.lexical`: ``(1 - W) * model + W * TF-IDF+LR``), the lexical model fitted on
                        ``--silver`` (pass the set the models were trained on) and attached to the loaded model, so
-                       the scores come from the library's own inference path. The model's checkpoint was selected
-                       on its own scores; a model trained with ``lexical_blend`` selects it on the blended ones.
+                       the scores come from the library's own inference path (W = 0: the head alone). The
+                       checkpoint was selected on the head's own dev scores, as a run with ``lexical_blend`` does.
 
 The dev set is never used for training. Build the silver set first: ``python training/build_topic_silver.py``.
 Usage: ``python benchmarks/topics_dev.py [--silver data/silver/topics-train.jsonl] [--model runs/topics ...]``
