@@ -184,5 +184,8 @@ def tune_thresholds(
 
 
 def apply_thresholds(scores: np.ndarray, labels: Sequence[str], thresholds: dict[str, float]) -> list[tuple[str, ...]]:
-    rows = np.asarray(scores, dtype=np.float64)  # float64 like the thresholds (a float32 row compares in float32)
+    """Per row, the labels whose score is at or above their threshold. Decided in float64, the precision of the
+    thresholds and of the scores reported: a float32 score compared with a Python float is compared in float32
+    (NEP 50), which can pick a label whose reported score is under its threshold."""
+    rows = np.asarray(scores, dtype=np.float64)
     return [tuple(lab for j, lab in enumerate(labels) if row[j] >= thresholds[lab]) for row in rows]

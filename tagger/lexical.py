@@ -103,9 +103,7 @@ class LexicalTopicModel:
         for i, text in enumerate(texts):
             parts = paragraphs(text, self.paragraph_words)
             out[i] = np.max([self.logits(p) for p in [text, *parts]], axis=0) if len(parts) > 1 else self.logits(text)
-        probs = (1.0 / (1.0 + np.exp(-out))).astype(np.float32)
-        probs[:, [j for j, lab in enumerate(self.labels) if lab in self.uncovered]] = np.nan
-        return probs
+        return self._mask_uncovered((1.0 / (1.0 + np.exp(-out))).astype(np.float32))
 
     def subheading_scores(self, texts: Sequence[str], max_words: int) -> np.ndarray:
         """Per-label probabilities ``[n, L]`` of each text's sub-headings (:func:`subheading_items`): the max over
@@ -116,8 +114,12 @@ class LexicalTopicModel:
             items = subheading_items(text, max_words)
             if items:
                 out[i] = 1.0 / (1.0 + np.exp(-np.max([self.logits(x) for x in items], axis=0)))
-        out[:, [j for j, lab in enumerate(self.labels) if lab in self.uncovered]] = np.nan
-        return out.astype(np.float32)
+        return self._mask_uncovered(out.astype(np.float32))
+
+    def _mask_uncovered(self, probs: np.ndarray) -> np.ndarray:
+        """``probs`` with NaN in the columns of :attr:`uncovered` labels (the head alone scores them)."""
+        probs[:, [j for j, lab in enumerate(self.labels) if lab in self.uncovered]] = np.nan
+        return probs
 
     # ------------------------------------------------------------------ files
     def save(self, directory: str | Path) -> None:

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from tagger.align import EncodedDoc, Window, make_windows
-from tagger.decode import pool_scores, tune_thresholds
+from tagger.decode import apply_thresholds, pool_scores, tune_thresholds
 from tagger.schema import Document, TopicPrediction
 from tagger.tasks.base import LabelSets, LossState, Task
 
@@ -285,11 +285,6 @@ def topic_predictions(block: TaggerBlock, docs: Sequence[Document], scores: np.n
         if unknown:
             raise ValueError(f"thresholds for unknown label(s) {unknown}; labels are {labels}")
         thresholds.update({k: float(v) for k, v in override.items()})
-    out = []
-    # decided in float64, the precision of the thresholds and of the scores reported: a float32 row compared with a
-    # Python float is compared in float32 (NEP 50), which can pick a label whose reported score is under its threshold
-    for doc, row in zip(docs, np.asarray(scores, dtype=np.float64)):
-        empty = not doc.text.strip()
-        chosen = () if empty else tuple(lab for j, lab in enumerate(labels) if row[j] >= thresholds[lab])
-        out.append(TopicPrediction(chosen, {lab: float(row[j]) for j, lab in enumerate(labels)}, dict(thresholds)))
-    return out
+    return [TopicPrediction(chosen if doc.text.strip() else (), {lab: float(row[j]) for j, lab in enumerate(labels)},
+                            dict(thresholds))
+            for doc, row, chosen in zip(docs, scores, apply_thresholds(scores, labels, thresholds))]
