@@ -100,6 +100,14 @@ def _parser() -> argparse.ArgumentParser:
     x.add_argument("--quantize", choices=["int8"], default=None)
     x.add_argument("--dev", default=None, help="dev file for the parity check's strict F1 / micro-F1")
     x.add_argument("--overwrite", action="store_true", help="replace OUT even when it is not a model directory")
+    so = sub.add_parser("soup", help="average the weights of models trained with one recipe (seeds) into one model")
+    so.add_argument("models", nargs="+", help="two or more model directories (same encoder, labels and settings)")
+    so.add_argument("--out", required=True, help="output model directory")
+    so.add_argument("--dev", default=None, help="dev file: scores each model and the soup; tunes a topic soup's "
+                    "thresholds (required for topics)")
+    so.add_argument("--greedy", action="store_true", help="keep a model only if the soup's dev score does not fall "
+                    "(best first; needs --dev)")
+    so.add_argument("--overwrite", action="store_true", help="replace OUT even when it is not a model directory")
     sg = sub.add_parser("suggest", help="rank an unlabelled pool for annotation; writes Label Studio / doccano tasks",
                         description="Choose the pool documents to annotate next: with --label NEW, those most similar "
                                     "to its --examples / --terms; without, those the model is least sure about. A "
@@ -285,6 +293,14 @@ def _adapt(args: argparse.Namespace) -> int:
     return 0
 
 
+def _soup(args: argparse.Namespace) -> int:
+    from tagger.soup import soup_models
+
+    result = soup_models(args.models, args.out, dev=args.dev, greedy=args.greedy, overwrite=args.overwrite)
+    print(result.summary())
+    return 0
+
+
 def _serve(args: argparse.Namespace) -> int:
     from tagger.serve import serve
 
@@ -294,7 +310,7 @@ def _serve(args: argparse.Namespace) -> int:
 
 
 _COMMANDS = {"adapt": _adapt, "serve": _serve, "train": _train, "predict": _predict, "eval": _eval, "quickstart": _quickstart, "export": _export, "suggest": _suggest,
-             "import-annotations": _import_annotations}
+             "import-annotations": _import_annotations, "soup": _soup}
 
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(main())
