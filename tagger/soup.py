@@ -240,7 +240,11 @@ def _save(out: str | Path, first_path: Path, block: Any, first: tuple[Any, Any, 
         block.threshold_support = {lab: {"positives": sum(lab in (d.topics or ()) for d in topic_docs), "source": "dev"}
                                    for lab in thresholds}
     config_path = first_path / "training_config.yaml"
-    training = yaml.safe_load(config_path.read_text(encoding="utf-8")) if config_path.is_file() else {}
+    try:
+        training = yaml.safe_load(config_path.read_text(encoding="utf-8")) if config_path.is_file() else {}
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as err:  # only the model card's hyper-parameter list needs it
+        logger.warning("%s: unreadable (%s); the soup's model card lists no hyper-parameters", config_path, err)
+        training = {}
     training = training if isinstance(training, dict) else {}
     defaults = {f.name: f.default for f in fields(TrainConfig)}
     card = model_card(block, training, metrics, defaults)
