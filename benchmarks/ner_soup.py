@@ -37,19 +37,15 @@ SETS = {"anercorp_test": ANER / "test.conll", "anercorp_dev": ANER / "dev.conll"
 System = Callable[[Sequence], list]
 
 
-def _log_softmax(x: np.ndarray) -> np.ndarray:
-    x = x - x.max(-1, keepdims=True)
-    return x - np.log(np.exp(x).sum(-1, keepdims=True))
-
-
 def ensemble(taggers: Sequence) -> System:
     """Mean of the models' per-token tag probabilities, decoded like one model (same tokenizer and windows)."""
+    from tagger.decode import log_softmax
     from tagger.tasks.ner import decode_entities
 
     def predict(docs: Sequence) -> list:
         runs = [t._outputs(docs, ["ner"])["ner"] for t in taggers]
         encoded, windows, _ = runs[0]
-        mean = [np.log(np.mean([np.exp(_log_softmax(np.asarray(r[2][j], np.float64))) for r in runs], axis=0) + 1e-12)
+        mean = [np.log(np.mean([np.exp(log_softmax(np.asarray(r[2][j], np.float64))) for r in runs], axis=0) + 1e-12)
                 for j in range(len(windows))]
         return decode_entities(taggers[0].ner, docs, encoded, windows, mean)
 

@@ -83,9 +83,9 @@ def soup_models(models: Sequence[str | Path], out: str | Path, *, dev: str | Pat
     check_output_dir(out, overwrite=overwrite, protect=[*paths, dev],
                      overwrite_hint="pass overwrite=True (`tagger soup --overwrite`)")
 
-    loaded = [_load(p, task) for p in paths]
-    _check_models(paths, loaded)
+    loaded = [_load(p, block, task) for p, block in zip(paths, blocks)]
     states = [model.state_dict() for model, _, _ in loaded]
+    _check_models(paths, loaded, states)
     dev_docs = _read_dev(dev) if dev is not None else None
     scorer = _Scorer(task, blocks[0], loaded[0], dev_docs, batch_size)
     result = SoupResult(Path(out), paths, list(paths))
@@ -142,19 +142,18 @@ def _check_lexical(paths: list[Path], blend: float) -> None:
                                   "training data; a soup needs ingredients trained on the same data")
 
 
-def _load(path: Path, task: Any) -> tuple[Any, Any, Any]:
+def _load(path: Path, block: Any, task: Any) -> tuple[Any, Any, Any]:
     from tagger.backends.base import saved_lexical
-    from tagger.model import load_tokenizer, read_block
+    from tagger.model import load_tokenizer
 
-    block = read_block(path)
     return task.load_model(path), load_tokenizer(str(path)), saved_lexical(path, block)
 
 
-def _check_models(paths: list[Path], loaded: list[tuple[Any, Any, Any]]) -> None:
+def _check_models(paths: list[Path], loaded: list[tuple[Any, Any, Any]], states: list[dict[str, Any]]) -> None:
     model0, tok0, _ = loaded[0]
     config0 = {k: v for k, v in model0.config.to_dict().items() if k not in CONFIG_FREE}
-    state0 = model0.state_dict()
-    for p, (model, tok, _) in zip(paths[1:], loaded[1:]):
+    state0 = states[0]
+    for p, (model, tok, _), state in zip(paths[1:], loaded[1:], states[1:]):
         config = {k: v for k, v in model.config.to_dict().items() if k not in CONFIG_FREE}
         diff = sorted(k for k in set(config0) | set(config) if config0.get(k) != config.get(k))
         if diff:
@@ -163,7 +162,6 @@ def _check_models(paths: list[Path], loaded: list[tuple[Any, Any, Any]]) -> None
         if tok.get_vocab() != tok0.get_vocab():
             raise ConfigError(f"{paths[0]} and {p}: the tokenizers' vocabularies differ; soup models fine-tuned from one "
                               "encoder")
-        state = model.state_dict()
         if set(state) != set(state0):
             key = sorted(set(state) ^ set(state0))[0]
             raise ConfigError(f"{paths[0]} and {p}: only one of them has the tensor {key}")
